@@ -1,0 +1,349 @@
+//! Configuration from environment variables, read once by each binary at start.
+//!
+//! envy reads each shared part (database, telemetry, payments) into a raw struct of
+//! plain values; each part is then checked into typed settings. A bad value stops
+//! start-up with one line that names the variable and says what is expected.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// A configuration value that cannot be used. Its text is the whole diagnosis.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(String);
+
+fn read<T: serde::de::DeserializeOwned>(vars: &[(String, String)]) -> Result<T, ConfigError> {
+    // envy's own messages name the variable ("… provided by DATABASE_POOL_SIZE").
+    envy::from_iter(vars.iter().cloned()).map_err(|e| ConfigError(e.to_string()))
+}
+
+fn invalid(var: &str, expected: &str, got: &str) -> ConfigError {
+    ConfigError(format!("{var} must be {expected} (got '{got}')"))
+}
+
+/// A secret (API key, token): usable, but never printed by `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+// ---------------------------------------------------------------- database
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/userservice";
+
+#[derive(Deserialize)]
+struct RawDatabase {
+    #[serde(default = "default_database_url")]
+    database_url: String,
+    #[serde(default = "default_pool_size")]
+    database_pool_size: usize,
+    #[serde(default = "default_db_timeout_ms")]
+    database_timeout_ms: u64,
+    #[serde(default = "default_db_connect_timeout_ms")]
+    database_connect_timeout_ms: u64,
+}
+
+fn default_database_url() -> String {
+    DEFAULT_DATABASE_URL.into()
+}
+fn default_pool_size() -> usize {
+    16
+}
+fn default_db_timeout_ms() -> u64 {
+    1500
+}
+fn default_db_connect_timeout_ms() -> u64 {
+    1000
+}
+
+/// Where the database is and how patiently to talk to it.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    pg: tokio_postgres::Config,
+    /// Connections in the pool (per process).
+    pub pool_size: usize,
+    /// Deadline of one repository operation, including the wait for a connection.
+    pub timeout: Duration,
+    /// Deadline for opening one connection.
+    pub connect_timeout: Duration,
+}
+
+impl DatabaseSettings {
+    /// Settings for `url` with the defaults of everything else.
+    pub fn new(url: &str) -> Result<Self, ConfigError> {
+        Self::check(RawDatabase {
+            database_url: url.into(),
+            database_pool_size: default_pool_size(),
+            database_timeout_ms: default_db_timeout_ms(),
+            database_connect_timeout_ms: default_db_connect_timeout_ms(),
+        })
+    }
+
+    fn check(raw: RawDatabase) -> Result<Self, ConfigError> {
+        let pg = tokio_postgres::Config::from_str(&raw.database_url).map_err(|_| {
+            // The URL may hold a password: do not echo it.
+            ConfigError(
+                "DATABASE_URL must be a PostgreSQL URL such as postgres://user@host:5432/db".into(),
+            )
+        })?;
+        if raw.database_pool_size == 0 {
+            return Err(invalid("DATABASE_POOL_SIZE", "at least 1", "0"));
+        }
+        if raw.database_timeout_ms == 0 {
+            return Err(invalid("DATABASE_TIMEOUT_MS", "at least 1", "0"));
+        }
+        if raw.database_connect_timeout_ms == 0 {
+            return Err(invalid("DATABASE_CONNECT_TIMEOUT_MS", "at least 1", "0"));
+        }
+        Ok(Self {
+            pg,
+            pool_size: raw.database_pool_size,
+            timeout: Duration::from_millis(raw.database_timeout_ms),
+            connect_timeout: Duration::from_millis(raw.database_connect_timeout_ms),
+        })
+    }
+
+    pub fn with_pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    pub fn pg_config(&self) -> tokio_postgres::Config {
+        self.pg.clone()
+    }
+}
+
+// ---------------------------------------------------------------- telemetry
+
+/// How logs are written to stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Deserialize)]
+struct RawTelemetry {
+    log_format: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelemetrySettings {
+    pub log_format: LogFormat,
+}
+
+impl TelemetrySettings {
+    fn check(raw: RawTelemetry) -> Result<Self, ConfigError> {
+        let log_format = match raw
+            .log_format
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    "'text' or 'json'",
+                    raw.log_format.as_deref().unwrap_or_default(),
+                ));
+            }
+        };
+        Ok(Self { log_format })
+    }
+}
+
+// ---------------------------------------------------------------- payments
+
+#[derive(Deserialize)]
+struct RawPayments {
+    stripe_secret_key: Option<Secret>,
+}
+
+/// Stripe settings. Without a secret key, payments are "not configured".
+#[derive(Debug, Clone, Default)]
+pub struct PaymentsSettings {
+    pub stripe_secret_key: Option<Secret>,
+}
+
+impl PaymentsSettings {
+    fn check(raw: RawPayments) -> Result<Self, ConfigError> {
+        let stripe_secret_key = raw
+            .stripe_secret_key
+            .filter(|k| !k.expose().trim().is_empty());
+        Ok(Self { stripe_secret_key })
+    }
+}
+
+// ---------------------------------------------------------------- user-api
+
+#[derive(Deserialize)]
+struct RawApi {
+    #[serde(default = "default_listen_addr")]
+    listen_addr: String,
+    #[serde(default = "default_shutdown_timeout_secs")]
+    shutdown_timeout_secs: u64,
+    #[serde(default = "default_true")]
+    migrate_on_start: bool,
+}
+
+fn default_listen_addr() -> String {
+    "0.0.0.0:3000".into()
+}
+fn default_shutdown_timeout_secs() -> u64 {
+    20
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Everything `user-api` reads.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub listen_addr: SocketAddr,
+    /// How long in-flight requests may take to finish after SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// Apply migrations before serving (off when a migration Job does it).
+    pub migrate_on_start: bool,
+    pub database: DatabaseSettings,
+    pub telemetry: TelemetrySettings,
+    pub payments: PaymentsSettings,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: Vec<_> = vars.into_iter().collect();
+        let raw: RawApi = read(&vars)?;
+        let listen_addr = raw.listen_addr.parse().map_err(|_| {
+            invalid(
+                "LISTEN_ADDR",
+                "host:port such as 0.0.0.0:3000",
+                &raw.listen_addr,
+            )
+        })?;
+        Ok(Self {
+            listen_addr,
+            shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
+            migrate_on_start: raw.migrate_on_start,
+            database: DatabaseSettings::check(read(&vars)?)?,
+            telemetry: TelemetrySettings::check(read(&vars)?)?,
+            payments: PaymentsSettings::check(read(&vars)?)?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- user-worker
+
+/// Everything `user-worker` reads.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    pub database: DatabaseSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+impl WorkerConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let vars: Vec<_> = vars.into_iter().collect();
+        Ok(Self {
+            database: DatabaseSettings::check(read(&vars)?)?,
+            telemetry: TelemetrySettings::check(read(&vars)?)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_work_on_a_developer_machine() {
+        let c = ApiConfig::from_vars(vars(&[])).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "0.0.0.0:3000");
+        assert_eq!(c.database.pg_config().get_dbname(), Some("userservice"));
+        assert_eq!(c.database.pool_size, 16);
+        assert_eq!(c.telemetry.log_format, LogFormat::Text);
+        assert!(c.payments.stripe_secret_key.is_none());
+        assert!(c.migrate_on_start);
+    }
+
+    #[test]
+    fn each_bad_value_is_named_with_what_is_expected() {
+        let cases = [
+            ("DATABASE_POOL_SIZE", "many", "DATABASE_POOL_SIZE"),
+            (
+                "DATABASE_POOL_SIZE",
+                "0",
+                "DATABASE_POOL_SIZE must be at least 1",
+            ),
+            ("LISTEN_ADDR", "localhost", "LISTEN_ADDR must be host:port"),
+            ("LOG_FORMAT", "xml", "LOG_FORMAT must be 'text' or 'json'"),
+            (
+                "DATABASE_URL",
+                "mysql://x",
+                "DATABASE_URL must be a PostgreSQL URL",
+            ),
+            ("DATABASE_TIMEOUT_MS", "-1", "DATABASE_TIMEOUT_MS"),
+        ];
+        for (var, value, expected) in cases {
+            let err = ApiConfig::from_vars(vars(&[(var, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{var}={value}: {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let c = ApiConfig::from_vars(vars(&[
+            ("STRIPE_SECRET_KEY", "sk_test_supersecret"),
+            ("DATABASE_URL", "postgres://u:hunter2@db/x"),
+        ]))
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("supersecret"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert_eq!(
+            c.payments.stripe_secret_key.unwrap().expose(),
+            "sk_test_supersecret"
+        );
+    }
+}

@@ -1,0 +1,40 @@
+//! Schema migrations from `sql/`, embedded in the binary by refinery.
+//!
+//! Several API replicas (and the Kubernetes migration Job) may start at once, so
+//! the run is serialised with a session-level PostgreSQL advisory lock: the first
+//! one applies what is missing, the others wait and then find nothing to do.
+
+use tokio_postgres::NoTls;
+
+use super::DbError;
+use crate::config::DatabaseSettings;
+
+refinery::embed_migrations!("sql");
+
+/// Arbitrary but fixed: the advisory lock key of userlib's migrations ("userlib" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x0075_7365_726c_6962;
+
+/// Applies every pending migration; returns how many were applied.
+pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, DbError> {
+    let mut pg = settings.pg_config();
+    pg.connect_timeout(settings.connect_timeout);
+    let (mut client, connection) = pg.connect(NoTls).await?;
+    let conn_task = tokio::spawn(connection);
+
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
+        .await?;
+    let report = migrations::runner()
+        .set_migration_table_name("refinery_schema_history")
+        .run_async(&mut client)
+        .await;
+    // Closing the session releases the lock too; unlocking explicitly just frees it sooner.
+    let _ = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK_KEY])
+        .await;
+    drop(client);
+    let _ = conn_task.await;
+
+    let report = report.map_err(|e| DbError::Internal(format!("migration failed: {e}")))?;
+    Ok(report.applied_migrations().len())
+}

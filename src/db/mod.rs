@@ -1,0 +1,78 @@
+//! Persistence: the connection pool, the embedded migrations and the repository.
+//!
+//! Every call is bounded by a deadline so that an unreachable database turns into
+//! [`DbError::Unavailable`] quickly (the HTTP layer answers 503, the worker retries)
+//! instead of a request hanging until some TCP timeout.
+
+mod migrations;
+mod pool;
+mod repository;
+
+pub use migrations::migrate;
+pub use pool::build_pool;
+pub use repository::{Repository, UserIdStream};
+
+/// Which unique rule a write broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    Email,
+    Username,
+    ClerkUserId,
+}
+
+/// Errors of the persistence layer, already sorted into what callers act on.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database could not be reached in time; retrying later may succeed.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique constraint was violated.
+    #[error("unique constraint violated: {0:?}")]
+    Conflict(Conflict),
+    /// Anything else: a bug or a schema mismatch. Logged, never shown to clients.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+impl DbError {
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, DbError::Unavailable(_))
+    }
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(err: tokio_postgres::Error) -> Self {
+        use tokio_postgres::error::SqlState;
+
+        let Some(db) = err.as_db_error() else {
+            // No server error: the connection broke, was closed, or never opened.
+            return DbError::Unavailable(err.to_string());
+        };
+        let code = db.code();
+        if *code == SqlState::UNIQUE_VIOLATION {
+            return match db.constraint() {
+                Some("users_email_key") => DbError::Conflict(Conflict::Email),
+                Some("users_username_key") => DbError::Conflict(Conflict::Username),
+                Some("users_pkey") => DbError::Conflict(Conflict::ClerkUserId),
+                _ => DbError::Internal(db.to_string()),
+            };
+        }
+        // Class 08 (connection exception), 57P0x (shutdown, crash recovery),
+        // 53xxx (out of resources): the server is not able to serve us right now.
+        let c = code.code();
+        if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") {
+            return DbError::Unavailable(db.to_string());
+        }
+        DbError::Internal(db.to_string())
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(err: deadpool_postgres::PoolError) -> Self {
+        use deadpool_postgres::PoolError;
+        match err {
+            PoolError::Backend(e) => e.into(),
+            other => DbError::Unavailable(other.to_string()),
+        }
+    }
+}

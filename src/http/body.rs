@@ -1,0 +1,92 @@
+//! The JSON body filter: content type, size limit and reading, before a handler
+//! runs. warp's own `content_length_limit` refuses bodies without a
+//! Content-Length (chunked uploads); this one counts what it reads instead.
+
+use bytes::{Buf, Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use warp::{Filter, Rejection};
+
+use super::error::ApiError;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Extracts the raw body of a JSON request; parsing is left to the handler, which
+/// knows its type.
+pub fn json() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::header::optional::<String>("content-type")
+        .and(warp::header::optional::<u64>("content-length"))
+        .and(warp::body::stream())
+        .and_then(
+            |content_type: Option<String>, length: Option<u64>, body| async move {
+                read(content_type.as_deref(), length, body)
+                    .await
+                    .map_err(warp::reject::custom)
+            },
+        )
+}
+
+async fn read<S, B>(
+    content_type: Option<&str>,
+    length: Option<u64>,
+    body: S,
+) -> Result<Bytes, ApiError>
+where
+    S: Stream<Item = Result<B, warp::Error>>,
+    B: Buf,
+{
+    match length {
+        Some(0) => return Err(ApiError::EmptyBody),
+        Some(n) if n > MAX_BODY_BYTES as u64 => return Err(ApiError::PayloadTooLarge),
+        _ => {}
+    }
+    let is_json = content_type.is_some_and(is_json_media_type);
+    let mut body = std::pin::pin!(body);
+    let mut buf = BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let mut chunk = chunk.map_err(|_| ApiError::UnreadableBody)?;
+        if !is_json && chunk.has_remaining() {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        if buf.len() + chunk.remaining() > MAX_BODY_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        while chunk.has_remaining() {
+            let part = chunk.chunk();
+            buf.extend_from_slice(part);
+            let n = part.len();
+            chunk.advance(n);
+        }
+    }
+    if buf.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::EmptyBody);
+    }
+    Ok(buf.freeze())
+}
+
+/// `application/json`, or any `…+json`, with optional parameters (`; charset=utf-8`).
+fn is_json_media_type(value: &str) -> bool {
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_json_media_type;
+
+    #[test]
+    fn json_media_types() {
+        assert!(is_json_media_type("application/json"));
+        assert!(is_json_media_type("Application/JSON; charset=utf-8"));
+        assert!(is_json_media_type("application/merge-patch+json"));
+        assert!(!is_json_media_type("text/plain"));
+        assert!(!is_json_media_type("application/x-www-form-urlencoded"));
+        assert!(!is_json_media_type(""));
+    }
+}

@@ -1,0 +1,56 @@
+//! The HTTP edge (`user-api`): warp filters, handlers, wire types, the one
+//! `recover`, and the per-request tracing span (request id) and access log.
+
+mod body;
+mod error;
+mod handlers;
+mod routes;
+mod wire;
+
+use std::sync::Arc;
+
+use warp::Filter;
+use warp::filters::BoxedFilter;
+use warp::reply::Response;
+
+use crate::service::UserService;
+
+pub use body::MAX_BODY_BYTES;
+
+/// The complete filter `user-api` serves: routes, errors as JSON, a tracing span
+/// per request carrying its request id, and one access log line per request.
+pub fn app(service: Arc<UserService>) -> BoxedFilter<(Response,)> {
+    routes::api(service)
+        .with(warp::log::custom(access_log))
+        .with(warp::trace(request_span))
+        .map(warp::reply::Reply::into_response)
+        .boxed()
+}
+
+/// Uses the caller's `X-Request-Id` when it is a sane token, otherwise a new one,
+/// so a request can be followed from the frontend or orchestrator into our logs.
+fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
+    let request_id = info
+        .request_headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    tracing::info_span!("request", request_id = %request_id, method = %info.method())
+}
+
+fn access_log(info: warp::log::Info<'_>) {
+    tracing::info!(
+        target: "userlib::http::access",
+        path = info.path(),
+        status = info.status().as_u16(),
+        latency_us = info.elapsed().as_micros() as u64,
+        "request"
+    );
+}

@@ -1,0 +1,130 @@
+//! The payments boundary: what the use cases need from a payments provider
+//! (Stripe), as a trait, so that the service layer never depends on an HTTP client
+//! and tests can run without one.
+//!
+//! [`NotConfigured`] is the implementation used while no Stripe key is set: every
+//! operation fails with [`PaymentsError::NotConfigured`], which the HTTP layer turns
+//! into 503 "Payments are not configured" and the sync use case treats as "create
+//! the user without Stripe ids", as the original service did.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::PaymentsSettings;
+use crate::domain::{CardDetails, ClerkUserId, PaymentMethodId};
+
+/// Failures of the payments provider, sorted by what the caller should do.
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentsError {
+    #[error("payments are not configured")]
+    NotConfigured,
+    /// The card was refused; the text is the provider's message meant for the user.
+    #[error("card declined: {0}")]
+    CardDeclined(String),
+    #[error("payment method not found")]
+    PaymentMethodNotFound,
+    #[error("payments provider rate-limited us")]
+    RateLimited,
+    /// Down, timed out, or 5xx after retries. The text is for logs only.
+    #[error("payments provider unavailable: {0}")]
+    Unavailable(String),
+    /// The provider answered something we cannot use. The text is for logs only.
+    #[error("unexpected answer from payments provider: {0}")]
+    Invalid(String),
+}
+
+/// A customer or Connect account to create for one of our users.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccountHolder<'a> {
+    pub clerk_user_id: &'a ClerkUserId,
+    pub email: &'a str,
+    pub name: &'a str,
+}
+
+#[async_trait]
+pub trait PaymentsGateway: Send + Sync + 'static {
+    /// `false` for [`NotConfigured`]: callers skip optional provisioning.
+    fn is_configured(&self) -> bool;
+
+    /// Creates a customer; returns its id (`cus_…`).
+    async fn create_customer(&self, holder: NewAccountHolder<'_>) -> Result<String, PaymentsError>;
+
+    /// Creates an Express Connect account; returns its id (`acct_…`).
+    async fn create_connect_account(
+        &self,
+        holder: NewAccountHolder<'_>,
+    ) -> Result<String, PaymentsError>;
+
+    /// The card details of a PaymentMethod.
+    async fn retrieve_payment_method(
+        &self,
+        id: &PaymentMethodId,
+    ) -> Result<CardDetails, PaymentsError>;
+
+    /// Attaches a PaymentMethod to a customer.
+    async fn attach_payment_method(
+        &self,
+        id: &PaymentMethodId,
+        customer_id: &str,
+    ) -> Result<(), PaymentsError>;
+
+    /// Makes a PaymentMethod the customer's default for invoices and charges.
+    async fn set_default_payment_method(
+        &self,
+        customer_id: &str,
+        id: &PaymentMethodId,
+    ) -> Result<(), PaymentsError>;
+}
+
+/// Payments while no provider is configured.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NotConfigured;
+
+#[async_trait]
+impl PaymentsGateway for NotConfigured {
+    fn is_configured(&self) -> bool {
+        false
+    }
+    async fn create_customer(&self, _: NewAccountHolder<'_>) -> Result<String, PaymentsError> {
+        Err(PaymentsError::NotConfigured)
+    }
+    async fn create_connect_account(
+        &self,
+        _: NewAccountHolder<'_>,
+    ) -> Result<String, PaymentsError> {
+        Err(PaymentsError::NotConfigured)
+    }
+    async fn retrieve_payment_method(
+        &self,
+        _: &PaymentMethodId,
+    ) -> Result<CardDetails, PaymentsError> {
+        Err(PaymentsError::NotConfigured)
+    }
+    async fn attach_payment_method(
+        &self,
+        _: &PaymentMethodId,
+        _: &str,
+    ) -> Result<(), PaymentsError> {
+        Err(PaymentsError::NotConfigured)
+    }
+    async fn set_default_payment_method(
+        &self,
+        _: &str,
+        _: &PaymentMethodId,
+    ) -> Result<(), PaymentsError> {
+        Err(PaymentsError::NotConfigured)
+    }
+}
+
+/// The gateway the settings ask for.
+pub fn from_settings(settings: &PaymentsSettings) -> Arc<dyn PaymentsGateway> {
+    if settings.stripe_secret_key.is_some() {
+        // The Stripe implementation is not part of this build yet: say so loudly
+        // rather than pretending that payments work.
+        tracing::warn!(
+            "STRIPE_SECRET_KEY is set but this build has no Stripe client; payments stay not configured"
+        );
+    }
+    Arc::new(NotConfigured)
+}

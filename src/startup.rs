@@ -1,0 +1,117 @@
+//! Building and running `user-api`: bind, wire the layers together, serve until a
+//! shutdown signal, drain. Shared by the binary and the integration tests, which
+//! run the very same app in-process on a random port.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::config::ApiConfig;
+use crate::db::{self, DbError, Repository};
+use crate::payments::{self, PaymentsGateway};
+use crate::service::UserService;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("migrations failed: {0}")]
+    Migrate(#[from] DbError),
+}
+
+/// A bound, ready-to-run API.
+pub struct Api {
+    listener: TcpListener,
+    service: Arc<UserService>,
+    shutdown_timeout: Duration,
+}
+
+impl Api {
+    /// Migrates (when configured to), builds the pool and binds the listener.
+    /// The payments gateway comes from the configuration.
+    pub async fn build(config: &ApiConfig) -> Result<Self, StartupError> {
+        Self::build_with(config, payments::from_settings(&config.payments)).await
+    }
+
+    /// Like [`Api::build`], with the payments gateway given (tests use this).
+    pub async fn build_with(
+        config: &ApiConfig,
+        payments: Arc<dyn PaymentsGateway>,
+    ) -> Result<Self, StartupError> {
+        if config.migrate_on_start {
+            let applied = db::migrate(&config.database).await?;
+            tracing::info!(applied, "database migrated");
+        }
+        let pool = db::build_pool(&config.database);
+        let repo = Repository::new(pool, config.database.timeout);
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.listen_addr,
+                source,
+            })?;
+        Ok(Self {
+            listener,
+            service: Arc::new(UserService::new(repo, payments)),
+            shutdown_timeout: config.shutdown_timeout,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting and lets in-flight
+    /// requests finish for at most the configured drain time. Returns `false` if
+    /// the drain was cut short.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> bool {
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new connections, draining in-flight requests");
+            let _ = started_tx.send(());
+        };
+        let server = warp::serve(crate::http::app(self.service))
+            .incoming(self.listener)
+            .graceful(signal)
+            .run();
+        let mut server = std::pin::pin!(server);
+        tokio::select! {
+            () = &mut server => return true,
+            _ = started_rx => {}
+        }
+        match tokio::time::timeout(self.shutdown_timeout, server).await {
+            Ok(()) => true,
+            Err(_) => {
+                tracing::warn!(timeout = ?self.shutdown_timeout, "drain timed out; closing remaining connections");
+                false
+            }
+        }
+    }
+}
+
+/// Completes on SIGTERM (Kubernetes) or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing a SIGTERM handler cannot fail on unix");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
