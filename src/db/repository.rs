@@ -9,7 +9,7 @@ use deadpool_postgres::Pool;
 use futures_util::{Stream, StreamExt};
 use tokio_postgres::Row;
 
-use super::DbError;
+use super::{Conflict, DbError};
 use crate::domain::{
     CardDetails, ClerkUserId, ConnectAccountId, NewTempUser, PaymentRef, ProfileUpdate, Rating,
     RatingKind, StoredCard, User,
@@ -151,6 +151,20 @@ impl Repository {
 
     /// Creates the user or updates its profile fields; `true` when it was created.
     pub async fn upsert_profile(&self, p: &ProfileUpdate) -> Result<(User, bool), DbError> {
+        match self.upsert_profile_once(p).await {
+            // `ON CONFLICT (clerk_user_id)` arbitrates only the primary key. When two
+            // first syncs of one user race, the loser can instead collide with the
+            // winner's not-yet-committed row on the email (or username) index. By
+            // the time that error is raised the winner has committed, so one retry
+            // takes the update path; a real clash with another user fails again.
+            Err(DbError::Conflict(Conflict::Email | Conflict::Username)) => {
+                self.upsert_profile_once(p).await
+            }
+            other => other,
+        }
+    }
+
+    async fn upsert_profile_once(&self, p: &ProfileUpdate) -> Result<(User, bool), DbError> {
         self.deadline(async {
             let client = self.pool.get().await?;
             let stmt = client.prepare_cached(UPSERT_PROFILE).await?;
