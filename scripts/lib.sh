@@ -1,0 +1,71 @@
+# Shared bootstrap for scripts/dev and scripts/test (sourced, not run).
+# Makes sure PostgreSQL is installed, running on 127.0.0.1:5432 and reachable as
+# the `postgres` user without a password, and that the Rust toolchain is there.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_HOST="${PG_HOST:-127.0.0.1}"
+PG_PORT="${PG_PORT:-5432}"
+PG_USER="${PG_USER:-postgres}"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+apt_install() {
+  log "installing $* from Debian"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
+}
+
+require_rust() {
+  command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (https://rustup.rs), then re-run"
+}
+
+pg_up() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; }
+
+ensure_postgres() {
+  if ! command -v pg_isready >/dev/null || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    apt_install postgresql postgresql-contrib
+  fi
+  if ! pg_up; then
+    local version
+    version="$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1 || true)"
+    if [ -z "$version" ]; then
+      version="$(ls /usr/lib/postgresql | sort -V | tail -n 1)"
+      log "creating PostgreSQL $version cluster 'main'"
+      as_root pg_createcluster "$version" main >/dev/null
+    fi
+    log "starting PostgreSQL $version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+    for _ in $(seq 1 60); do pg_up && break; sleep 0.5; done
+    pg_up || die "PostgreSQL did not come up on $PG_HOST:$PG_PORT"
+  fi
+  if ! psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1; then
+    # A fresh Debian install asks for a password over TCP. This is a development
+    # and test machine: trust loopback connections, as the README says.
+    local hba
+    hba="$(as_root su postgres -c "psql -Atqc 'SHOW hba_file'")"
+    log "allowing passwordless loopback connections in $hba (development set-up)"
+    as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+    as_root su postgres -c "psql -Atqc 'SELECT pg_reload_conf()'" >/dev/null
+    psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -Atqc 'SELECT 1' >/dev/null ||
+      die "cannot connect to PostgreSQL as $PG_USER@$PG_HOST:$PG_PORT"
+  fi
+}
+
+# ensure_database NAME: creates the database if it does not exist.
+ensure_database() {
+  local name="$1"
+  if [ "$(psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres -Atqc \
+        "SELECT 1 FROM pg_database WHERE datname = '$name'")" != "1" ]; then
+    log "creating database $name"
+    createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$name"
+  fi
+}

@@ -1,0 +1,143 @@
+//! The `user-api` binary as Kubernetes runs it: configuration errors stop it with
+//! one line, `migrate` migrates and exits, SIGTERM drains in-flight requests and
+//! exits 0.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BIN: &str = env!("CARGO_BIN_EXE_user-api");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn invalid_configuration_stops_start_up_with_one_line_naming_the_variable() {
+    for (var, value) in [
+        ("DATABASE_POOL_SIZE", "lots"),
+        ("LISTEN_ADDR", "nowhere"),
+        ("LOG_FORMAT", "xml"),
+        ("DATABASE_URL", "mysql://root@db"),
+    ] {
+        let out = Command::new(BIN).env(var, value).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(var), "{stderr}");
+    }
+}
+
+#[tokio::test]
+async fn migrate_subcommand_applies_migrations_and_exits() {
+    let db = TestDb::create().await;
+    let status = tokio::process::Command::new(BIN)
+        .arg("migrate")
+        .env("DATABASE_URL", db.url())
+        .stdout(Stdio::null())
+        .status()
+        .await
+        .unwrap();
+    assert!(status.success());
+    let client = db.client().await;
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM users", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0, "the users table exists");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
+    let db = TestDb::create().await;
+    let port = free_port();
+    let mut child = tokio::process::Command::new(BIN)
+        .env("DATABASE_URL", db.url())
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/ready")).send().await {
+            if r.status() == 200 {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "user-api did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Enough ids that the list does not fit in socket buffers: the response stays
+    // in flight while we do not read it.
+    db.client()
+        .await
+        .execute(
+            "INSERT INTO users (clerk_user_id, email) SELECT 'user_' || lpad(i::text, 7, '0'), \
+             'u' || i || '@example.com' FROM generate_series(1, 200000) AS i",
+            &[],
+        )
+        .await
+        .unwrap();
+
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    conn.write_all(b"GET /api/user/list-users HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut first = [0u8; 64];
+    let n = conn.read(&mut first).await.unwrap();
+    assert!(
+        first[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&first[..n])
+    );
+
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // New connections are no longer accepted...
+    assert!(
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+    );
+    // ...but the in-flight response is completed.
+    let mut rest = Vec::new();
+    conn.read_to_end(&mut rest).await.unwrap();
+    let all = [&first[..n], &rest[..]].concat();
+    let text = String::from_utf8_lossy(&all);
+    assert!(
+        text.contains("\"user_0200000\"]}"),
+        "the whole list arrived"
+    );
+    assert!(
+        text.ends_with("0\r\n\r\n"),
+        "the chunked body was terminated properly"
+    );
+
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("exits promptly after draining")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}

@@ -1,0 +1,360 @@
+//! Every route of the seed, at the root and under `/api`, answering in the wire
+//! format of shared/reference/wire-compat.md.
+
+mod common;
+
+use common::{TestApp, assert_error};
+use serde_json::json;
+
+const PREFIXES: [&str; 2] = ["", "/api"];
+
+#[tokio::test]
+async fn health_is_liveness_and_ready_checks_the_database() {
+    let app = TestApp::spawn().await;
+    for p in PREFIXES {
+        let (status, body) = app.get(&format!("{p}/health")).await;
+        assert_eq!((status, body["status"].as_str()), (200, Some("healthy")));
+        assert_eq!(body["success"], true);
+        let (status, body) = app.get(&format!("{p}/ready")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+    }
+}
+
+#[tokio::test]
+async fn sync_creates_then_updates_without_touching_payment_data() {
+    let app = TestApp::spawn().await;
+    for (i, p) in PREFIXES.iter().enumerate() {
+        let id = format!("user_sync{i}");
+        let (status, body) = app
+            .post_json(
+                &format!("{p}/user/sync-from-frontend"),
+                &json!({"clerk_user_id": id, "email": format!("s{i}@example.com"),
+                        "first_name": "Ann", "last_name": "Lee", "phone_number": "",
+                        "username": format!("ann{i}")}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+        assert_eq!(body["created"], true);
+        let user = &body["user"];
+        assert_eq!(user["clerkUserId"], id.as_str());
+        assert_eq!(user["firstName"], "Ann");
+        assert_eq!(
+            user["phoneNumber"],
+            json!(null),
+            "empty phone is stored as none"
+        );
+        assert_eq!(user["customerRating"], 5.0);
+        assert_eq!(user["runnerRating"], 5.0);
+        assert_eq!(
+            user["stripeCustomerId"],
+            json!(null),
+            "payments not configured: no Stripe ids"
+        );
+        assert!(chrono::DateTime::parse_from_rfc3339(user["createdAt"].as_str().unwrap()).is_ok());
+
+        app.store_card(&id, "pm_keep").await;
+        let (status, body) = app
+            .post_json(
+                &format!("{p}/user/sync-from-frontend"),
+                &json!({"clerk_user_id": id, "email": format!("s{i}@example.com"),
+                        "first_name": "Anne", "phone_number": "+6591234567",
+                        "profile_update_only": true}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["created"], false);
+        assert_eq!(body["user"]["firstName"], "Anne");
+        assert_eq!(
+            body["user"]["lastName"], "Lee",
+            "a field not sent keeps its value"
+        );
+        assert_eq!(
+            body["user"]["username"],
+            format!("ann{i}"),
+            "username not sent: kept"
+        );
+        assert_eq!(body["user"]["phoneNumber"], "+6591234567");
+        assert_eq!(
+            body["user"]["userStripeCard"]["payment_method_id"],
+            "pm_keep"
+        );
+    }
+}
+
+#[tokio::test]
+async fn get_user_renders_the_camel_case_object_and_honours_include_payment_details() {
+    let app = TestApp::spawn().await;
+    app.sync_user("user_get", "get@example.com").await;
+    app.store_card("user_get", "pm_123").await;
+    for p in PREFIXES {
+        let (status, body) = app.get(&format!("{p}/user/user_get")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+        for key in [
+            "clerkUserId",
+            "username",
+            "email",
+            "firstName",
+            "lastName",
+            "phoneNumber",
+            "customerRating",
+            "runnerRating",
+            "stripeCustomerId",
+            "stripeConnectAccountId",
+            "createdAt",
+            "updatedAt",
+        ] {
+            assert!(body.get(key).is_some(), "missing {key}: {body}");
+        }
+        let card = &body["userStripeCard"];
+        assert_eq!(card["payment_method_id"], "pm_123");
+        assert_eq!(card["brand"], "visa");
+        assert_eq!(card["last4"], "4242");
+        assert_eq!(card["exp_month"], 12);
+        assert_eq!(card["exp_year"], 2030);
+        assert!(card["updated_at"].is_string());
+
+        for off in ["false", "FALSE", "False"] {
+            let (_, body) = app
+                .get(&format!("{p}/user/user_get?includePaymentDetails={off}"))
+                .await;
+            assert!(body.get("userStripeCard").is_none(), "{off}: {body}");
+        }
+        let (_, body) = app
+            .get(&format!("{p}/user/user_get?includePaymentDetails=true"))
+            .await;
+        assert!(body.get("userStripeCard").is_some());
+
+        assert_error(&app.get(&format!("{p}/user/user_nobody")).await, 404);
+    }
+}
+
+#[tokio::test]
+async fn payment_info_and_both_delete_routes() {
+    let app = TestApp::spawn().await;
+    app.sync_user("user_pay", "pay@example.com").await;
+    for (i, p) in PREFIXES.iter().enumerate() {
+        assert_error(&app.get(&format!("{p}/user/user_pay/payment")).await, 400);
+        app.store_card("user_pay", "pm_abc").await;
+        let (status, body) = app.get(&format!("{p}/user/user_pay/payment")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["payment_info"],
+            json!({"payment_method_id": "pm_abc", "last_four": "4242", "card_type": "visa",
+                   "expiry_month": 12, "expiry_year": 2030})
+        );
+        let route = if i == 0 { "payment" } else { "payment-methods" };
+        let (status, body) = app.delete(&format!("{p}/user/user_pay/{route}")).await;
+        assert_eq!((status, &body["success"]), (200, &json!(true)), "{body}");
+        assert_eq!(
+            app.row("user_pay").await.unwrap()["card_payment_method_id"],
+            json!(null)
+        );
+        assert_error(
+            &app.delete(&format!("{p}/user/user_nobody/{route}")).await,
+            404,
+        );
+        assert_error(
+            &app.get(&format!("{p}/user/user_nobody/payment")).await,
+            404,
+        );
+    }
+}
+
+#[tokio::test]
+async fn connect_account_get_and_put() {
+    let app = TestApp::spawn().await;
+    app.sync_user("user_runner", "run@example.com").await;
+    for (i, p) in PREFIXES.iter().enumerate() {
+        let acct = format!("acct_{i}X");
+        let (status, body) = app
+            .put_json(
+                &format!("{p}/user/user_runner/connect-account"),
+                &json!({"stripe_connect_account_id": acct}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["user"],
+            json!({"clerkUserId": "user_runner", "stripeConnectAccountId": acct})
+        );
+        let (status, body) = app
+            .get(&format!("{p}/user/user_runner/connect-account"))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body,
+            json!({"success": true, "stripe_connect_account_id": acct})
+        );
+        assert_error(
+            &app.get(&format!("{p}/user/user_nobody/connect-account"))
+                .await,
+            404,
+        );
+        assert_error(
+            &app.put_json(
+                &format!("{p}/user/user_nobody/connect-account"),
+                &json!({"stripe_connect_account_id": "acct_1"}),
+            )
+            .await,
+            404,
+        );
+    }
+    app.sync_user("user_new", "new@example.com").await;
+    let (_, body) = app.get("/api/user/user_new/connect-account").await;
+    assert_eq!(
+        body,
+        json!({"success": true, "stripe_connect_account_id": null})
+    );
+}
+
+#[tokio::test]
+async fn ratings_are_stored() {
+    let app = TestApp::spawn().await;
+    app.sync_user("user_rate", "rate@example.com").await;
+    for (i, p) in PREFIXES.iter().enumerate() {
+        let value = 4.0 + i as f64 / 2.0;
+        let (status, body) = app
+            .post_json(
+                &format!("{p}/user/user_rate/update-customer-rating"),
+                &json!({"rating": value}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, _) = app
+            .post_json(
+                &format!("{p}/user/user_rate/update-runner-rating"),
+                &json!({"rating": 0}),
+            )
+            .await;
+        assert_eq!(status, 200);
+        let (_, user) = app.get(&format!("{p}/user/user_rate")).await;
+        assert_eq!(user["customerRating"], value);
+        assert_eq!(user["runnerRating"], 0.0);
+        assert_error(
+            &app.post_json(
+                &format!("{p}/user/user_nobody/update-runner-rating"),
+                &json!({"rating": 3}),
+            )
+            .await,
+            404,
+        );
+    }
+}
+
+#[tokio::test]
+async fn temp_users_get_generated_ids_and_default_names() {
+    let app = TestApp::spawn().await;
+    for (i, p) in PREFIXES.iter().enumerate() {
+        let (status, body) = app
+            .post_json(
+                &format!("{p}/user/temp"),
+                &json!({"email": format!("t{i}@example.com")}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let user = &body["user"];
+        let id = user["clerk_user_id"].as_str().unwrap();
+        assert!(id.starts_with("temp_") && id.len() == 37, "{id}");
+        assert!(id[5..].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(user["first_name"], "Temp");
+        assert_eq!(user["last_name"], "User");
+        assert_eq!(user["email"], format!("t{i}@example.com"));
+        let (status, _) = app.get(&format!("{p}/user/{id}")).await;
+        assert_eq!(status, 200);
+    }
+    let (status, body) = app
+        .post_json(
+            "/user/temp",
+            &json!({"email": "named@example.com", "first_name": "Bo", "last_name": "Li"}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        (
+            body["user"]["first_name"].as_str(),
+            body["user"]["last_name"].as_str()
+        ),
+        (Some("Bo"), Some("Li"))
+    );
+}
+
+#[tokio::test]
+async fn list_users_wins_over_user_id_route() {
+    let app = TestApp::spawn().await;
+    app.sync_user("user_b", "b@example.com").await;
+    app.sync_user("user_a", "a@example.com").await;
+    for p in PREFIXES {
+        let (status, body) = app.get(&format!("{p}/user/list-users")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body,
+            json!({"success": true, "userIds": ["user_a", "user_b"]})
+        );
+    }
+}
+
+#[tokio::test]
+async fn payment_routes_answer_503_while_payments_are_not_configured() {
+    let app = TestApp::spawn().await;
+    app.sync_user("user_np", "np@example.com").await;
+    app.store_card("user_np", "pm_before").await;
+    let before = app.row("user_np").await;
+    for p in PREFIXES {
+        let put = app
+            .put_json(
+                &format!("{p}/user/user_np/payment"),
+                &json!({"paymentMethodId": "pm_new"}),
+            )
+            .await;
+        assert_error(&put, 503);
+        assert_eq!(put.1["message"], "Payments are not configured");
+        let post = app
+            .post_json(
+                &format!("{p}/user/user_np/payment-methods"),
+                &json!({"payment_method_id": "pm_new"}),
+            )
+            .await;
+        assert_error(&post, 503);
+        assert_eq!(post.1["message"], "Payments are not configured");
+        assert_eq!(
+            post.1["description"], "Payments are not configured",
+            "the original's key"
+        );
+    }
+    assert_eq!(app.row("user_np").await, before);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_json_errors() {
+    let app = TestApp::spawn().await;
+    for p in PREFIXES {
+        assert_error(&app.get(&format!("{p}/nope")).await, 404);
+        assert_error(&app.get(&format!("{p}/user/x/unknown")).await, 404);
+        let patch = app
+            .send_raw(
+                reqwest::Method::PATCH,
+                &format!("{p}/user/user_x"),
+                None,
+                "",
+            )
+            .await;
+        assert_error(&patch, 405);
+        assert_error(&app.delete(&format!("{p}/user/list-users")).await, 405);
+    }
+}
+
+#[tokio::test]
+async fn request_id_from_the_caller_is_accepted() {
+    let app = TestApp::spawn().await;
+    let resp = app
+        .http
+        .get(app.url("/health"))
+        .header("x-request-id", "orch-1234")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}

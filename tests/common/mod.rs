@@ -1,0 +1,334 @@
+//! Integration harness: each test gets the real app, in-process, on a random port,
+//! against a fresh PostgreSQL database that the harness creates and migrates and
+//! drops afterwards (also when the test panics).
+//!
+//! The server is the shared local PostgreSQL (`TEST_PG_URL`, default
+//! `postgres://postgres@127.0.0.1:5432`). Tests never stop it: outages are made
+//! with [`proxy::Proxy`], a TCP proxy the test can cut and restore.
+
+#![allow(dead_code)] // each test binary uses a different part of the harness
+
+pub mod proxy;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+use userlib::config::{ApiConfig, DatabaseSettings};
+use userlib::payments::{NotConfigured, PaymentsGateway};
+use userlib::startup::Api;
+
+pub use proxy::Proxy;
+
+/// The server part of the PostgreSQL URL, without a database name.
+pub fn pg_server_url() -> String {
+    std::env::var("TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+fn pg_host_port() -> (String, u16) {
+    let cfg: tokio_postgres::Config = format!("{}/postgres", pg_server_url()).parse().unwrap();
+    let host = match &cfg.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(h) => h.clone(),
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(p) => p.to_string_lossy().into_owned(),
+    };
+    (host, cfg.get_ports().first().copied().unwrap_or(5432))
+}
+
+/// A database that exists for one test.
+pub struct TestDb {
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn create() -> Self {
+        let name = format!("userlib_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = admin_client().await;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        Self { name }
+    }
+
+    /// URL of this database on the real server.
+    pub fn url(&self) -> String {
+        format!("{}/{}", pg_server_url(), self.name)
+    }
+
+    /// URL of this database through a proxy listening on `proxy`.
+    pub fn url_via(&self, proxy: SocketAddr) -> String {
+        let cfg: tokio_postgres::Config = self.url().parse().unwrap();
+        format!(
+            "postgres://{}@{}/{}",
+            cfg.get_user().unwrap_or("postgres"),
+            proxy,
+            self.name
+        )
+    }
+
+    /// A direct client for arranging and asserting rows.
+    pub async fn client(&self) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)
+            .await
+            .expect("connect to test database");
+        tokio::spawn(conn);
+        client
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        // Drop may run outside (or while unwinding out of) the test's runtime:
+        // do the async cleanup on a thread with a runtime of its own.
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let admin = admin_client().await;
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+async fn admin_client() -> tokio_postgres::Client {
+    let url = format!("{}/postgres", pg_server_url());
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to PostgreSQL (is it running? see scripts/test)");
+    tokio::spawn(conn);
+    client
+}
+
+/// The app under test.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    pub db: TestDb,
+    pub proxy: Option<Proxy>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<bool>>,
+}
+
+pub struct Options {
+    pub through_proxy: bool,
+    pub payments: Arc<dyn PaymentsGateway>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            through_proxy: false,
+            payments: Arc::new(NotConfigured),
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    /// The app with its database connections going through a [`Proxy`].
+    pub async fn spawn_behind_proxy() -> Self {
+        Self::spawn_with(Options {
+            through_proxy: true,
+            ..Default::default()
+        })
+        .await
+    }
+
+    pub async fn spawn_with(options: Options) -> Self {
+        let db = TestDb::create().await;
+        // Migrate directly, so the proxy is only in the path of the app's pool.
+        userlib::db::migrate(&DatabaseSettings::new(&db.url()).unwrap())
+            .await
+            .expect("migrate test database");
+        let proxy = if options.through_proxy {
+            let (host, port) = pg_host_port();
+            Some(Proxy::start(&format!("{host}:{port}")).await)
+        } else {
+            None
+        };
+        let url = match &proxy {
+            Some(p) => db.url_via(p.addr()),
+            None => db.url(),
+        };
+        let mut config = ApiConfig::from_vars([
+            ("LISTEN_ADDR".to_string(), "127.0.0.1:0".to_string()),
+            ("DATABASE_URL".to_string(), url),
+            ("DATABASE_POOL_SIZE".to_string(), "4".to_string()),
+        ])
+        .expect("test configuration");
+        config.migrate_on_start = false;
+        let api = Api::build_with(&config, options.payments)
+            .await
+            .expect("build app");
+        let addr = api.local_addr();
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(api.run_until(async {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            http: reqwest::Client::builder().build().unwrap(),
+            db,
+            proxy,
+            shutdown: Some(tx),
+            server: Some(server),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        send(self.http.get(self.url(path))).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        send(self.http.delete(self.url(path))).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        send(self.http.post(self.url(path)).json(body)).await
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> (u16, Value) {
+        send(self.http.put(self.url(path)).json(body)).await
+    }
+
+    /// A request with a raw body and content type (for bad-input tests).
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        send(req).await
+    }
+
+    /// Creates a user through the API (the way the frontend does).
+    pub async fn sync_user(&self, id: &str, email: &str) -> Value {
+        let (status, body) = self
+            .post_json(
+                "/api/user/sync-from-frontend",
+                &serde_json::json!({
+                    "clerk_user_id": id, "email": email, "first_name": "Ada",
+                    "last_name": "Lovelace", "phone_number": "", "username": null
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Stores a card directly in the row (the Stripe path is another issue's).
+    pub async fn store_card(&self, id: &str, pm: &str) {
+        let client = self.db.client().await;
+        let n = client
+            .execute(
+                "UPDATE users SET card_payment_method_id = $2, card_brand = 'visa', card_last4 = '4242', \
+                 card_exp_month = 12, card_exp_year = 2030, card_updated_at = now() WHERE clerk_user_id = $1",
+                &[&id, &pm],
+            )
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    /// The user's row as JSON, straight from the database (for "unchanged" checks).
+    pub async fn row(&self, id: &str) -> Option<Value> {
+        let client = self.db.client().await;
+        client
+            .query_opt(
+                "SELECT to_jsonb(u)::text FROM users u WHERE clerk_user_id = $1",
+                &[&id],
+            )
+            .await
+            .unwrap()
+            .map(|r| serde_json::from_str(r.get::<_, &str>(0)).unwrap())
+    }
+
+    pub async fn count_users(&self) -> i64 {
+        let client = self.db.client().await;
+        client
+            .query_one("SELECT count(*) FROM users", &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    /// Stops the server the way SIGTERM would; `true` when it drained in time.
+    pub async fn stop(mut self) -> bool {
+        let _ = self.shutdown.take().unwrap().send(());
+        self.server.take().unwrap().await.unwrap()
+    }
+}
+
+async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
+    let resp = req.send().await.expect("request reaches the app");
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("every answer is JSON; got {status}: {text:?}"));
+    (status, json)
+}
+
+/// Asserts a failure answer: the status, `success: false` and a message.
+#[track_caller]
+pub fn assert_error(got: &(u16, Value), status: u16) {
+    let (code, body) = got;
+    assert_eq!(*code, status, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    let msg = body["message"]
+        .as_str()
+        .unwrap_or_else(|| panic!("message missing: {body}"));
+    assert!(!msg.is_empty());
+    for leak in [
+        "serde",
+        "postgres",
+        "SQL",
+        "sqlstate",
+        "db error",
+        "panicked",
+        "invalid type",
+        "expected",
+    ] {
+        assert!(
+            !msg.to_lowercase().contains(&leak.to_lowercase()),
+            "internal text leaked: {msg}"
+        );
+    }
+}
+
+impl TestApp {
+    /// Every row, in id order, as JSON: compare before and after a failed request.
+    pub async fn snapshot(&self) -> Value {
+        let client = self.db.client().await;
+        let text: Option<String> = client
+            .query_one(
+                "SELECT jsonb_agg(to_jsonb(u) ORDER BY clerk_user_id)::text FROM users u",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        text.map(|t| serde_json::from_str(&t).unwrap())
+            .unwrap_or(Value::Null)
+    }
+}
