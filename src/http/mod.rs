@@ -29,20 +29,32 @@ pub fn app(service: Arc<UserService>) -> BoxedFilter<(Response,)> {
 
 /// Uses the caller's `X-Request-Id` when it is a sane token, otherwise a new one,
 /// so a request can be followed from the frontend or orchestrator into our logs.
+/// The id is only made when the span is recorded (not when logging is off).
 fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
-    let request_id = info
-        .request_headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 128
-                && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-        })
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    tracing::info_span!("request", request_id = %request_id, method = %info.method())
+    let span = tracing::info_span!(
+        "request",
+        request_id = tracing::field::Empty,
+        method = %info.method()
+    );
+    if !span.is_disabled() {
+        match info
+            .request_headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| {
+                !v.is_empty()
+                    && v.len() <= 128
+                    && v.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+            }) {
+            Some(id) => span.record("request_id", id),
+            None => span.record(
+                "request_id",
+                tracing::field::display(uuid::Uuid::new_v4().simple()),
+            ),
+        };
+    }
+    span
 }
 
 fn access_log(info: warp::log::Info<'_>) {
