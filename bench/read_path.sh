@@ -23,7 +23,7 @@ command -v pgbench >/dev/null || apt_install postgresql-contrib
 
 cd "$ROOT"
 cargo build --release --quiet --bin user-api
-dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists "$DB" 2>/dev/null
+dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB"
 createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
 DATABASE_URL="$URL" RUST_LOG=warn ./target/release/user-api migrate
 psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "
@@ -42,7 +42,8 @@ pg_tps="$(printf '%s\n' "$pg_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head 
 pg_lat="$(printf '%s\n' "$pg_out" | sed -n 's/^latency average = \(.*\)$/\1/p')"
 
 log "user-api: wrk, $CONNS connections, ${DURATION}s, pool $POOL"
-DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" RUST_LOG=warn \
+DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" \
+  RUST_LOG="warn,warp::server=off" \
   MIGRATE_ON_START=false ./target/release/user-api &
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true' EXIT
