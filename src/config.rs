@@ -260,13 +260,178 @@ impl ApiConfig {
     }
 }
 
+// ---------------------------------------------------------------- kafka
+
+#[derive(Deserialize)]
+struct RawKafka {
+    #[serde(default = "default_bootstrap")]
+    kafka_bootstrap_servers: String,
+    #[serde(default = "default_commands_topic")]
+    kafka_user_commands_topic: String,
+    #[serde(default = "default_events_topic")]
+    kafka_user_events_topic: String,
+    #[serde(default = "default_group_id")]
+    kafka_user_service_group_id: String,
+    #[serde(default = "default_dlq_topic")]
+    kafka_dlq_topic: String,
+    #[serde(default = "default_batch_size")]
+    kafka_batch_size: usize,
+    #[serde(default = "default_batch_wait_ms")]
+    kafka_batch_wait_ms: u64,
+    kafka_properties: Option<Secret>,
+}
+
+fn default_bootstrap() -> String {
+    "127.0.0.1:9092".into()
+}
+fn default_commands_topic() -> String {
+    "user_commands".into()
+}
+fn default_events_topic() -> String {
+    "user_events".into()
+}
+fn default_group_id() -> String {
+    "user-service-group".into()
+}
+fn default_dlq_topic() -> String {
+    "user_commands.dlq".into()
+}
+fn default_batch_size() -> usize {
+    500
+}
+fn default_batch_wait_ms() -> u64 {
+    10
+}
+
+/// Which clients an extra librdkafka property is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KafkaClient {
+    Both,
+    Consumer,
+    Producer,
+}
+
+/// Kafka settings of the worker.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub bootstrap_servers: String,
+    pub commands_topic: String,
+    pub events_topic: String,
+    pub group_id: String,
+    pub dlq_topic: String,
+    /// Most messages answered together (one database query per batch).
+    pub batch_size: usize,
+    /// How long a batch waits for more messages once it has one.
+    pub batch_wait: Duration,
+    /// Extra librdkafka properties (`KAFKA_PROPERTIES`), e.g. TLS and SASL.
+    /// Values may be secrets: `Debug` prints the keys only.
+    pub properties: Vec<(String, KafkaClient, Secret)>,
+}
+
+impl KafkaSettings {
+    /// Settings for a broker and topic names, with the defaults of everything else.
+    pub fn new(bootstrap: &str, commands: &str, events: &str, dlq: &str, group: &str) -> Self {
+        Self {
+            bootstrap_servers: bootstrap.into(),
+            commands_topic: commands.into(),
+            events_topic: events.into(),
+            group_id: group.into(),
+            dlq_topic: dlq.into(),
+            batch_size: default_batch_size(),
+            batch_wait: Duration::from_millis(default_batch_wait_ms()),
+            properties: Vec::new(),
+        }
+    }
+
+    fn check(raw: RawKafka) -> Result<Self, ConfigError> {
+        for (var, value) in [
+            ("KAFKA_BOOTSTRAP_SERVERS", &raw.kafka_bootstrap_servers),
+            ("KAFKA_USER_COMMANDS_TOPIC", &raw.kafka_user_commands_topic),
+            ("KAFKA_USER_EVENTS_TOPIC", &raw.kafka_user_events_topic),
+            (
+                "KAFKA_USER_SERVICE_GROUP_ID",
+                &raw.kafka_user_service_group_id,
+            ),
+            ("KAFKA_DLQ_TOPIC", &raw.kafka_dlq_topic),
+        ] {
+            if value.trim().is_empty() {
+                return Err(invalid(var, "non-empty", value));
+            }
+        }
+        if raw.kafka_batch_size == 0 || raw.kafka_batch_size > 10_000 {
+            return Err(invalid(
+                "KAFKA_BATCH_SIZE",
+                "from 1 to 10000",
+                &raw.kafka_batch_size.to_string(),
+            ));
+        }
+        let properties = match &raw.kafka_properties {
+            None => Vec::new(),
+            Some(list) => parse_properties(list.expose())?,
+        };
+        Ok(Self {
+            bootstrap_servers: raw.kafka_bootstrap_servers,
+            commands_topic: raw.kafka_user_commands_topic,
+            events_topic: raw.kafka_user_events_topic,
+            group_id: raw.kafka_user_service_group_id,
+            dlq_topic: raw.kafka_dlq_topic,
+            batch_size: raw.kafka_batch_size,
+            batch_wait: Duration::from_millis(raw.kafka_batch_wait_ms),
+            properties,
+        })
+    }
+}
+
+/// `key=value` pairs separated by `;` or newlines; a `consumer.` or `producer.`
+/// prefix limits a property to that client (e.g. `consumer.session.timeout.ms=6000`).
+fn parse_properties(list: &str) -> Result<Vec<(String, KafkaClient, Secret)>, ConfigError> {
+    list.split([';', '\n'])
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (key, value) = entry.split_once('=').ok_or_else(|| {
+                ConfigError(
+                    "KAFKA_PROPERTIES must be key=value pairs separated by ';' (a key had no '=')"
+                        .into(),
+                )
+            })?;
+            let key = key.trim();
+            let (client, key) = if let Some(k) = key.strip_prefix("consumer.") {
+                (KafkaClient::Consumer, k)
+            } else if let Some(k) = key.strip_prefix("producer.") {
+                (KafkaClient::Producer, k)
+            } else {
+                (KafkaClient::Both, key)
+            };
+            if key.is_empty() {
+                return Err(ConfigError("KAFKA_PROPERTIES has an empty key".into()));
+            }
+            Ok((key.to_owned(), client, Secret::new(value.trim())))
+        })
+        .collect()
+}
+
 // ---------------------------------------------------------------- user-worker
+
+#[derive(Deserialize)]
+struct RawWorker {
+    #[serde(default = "default_worker_shutdown_secs")]
+    worker_shutdown_timeout_secs: u64,
+}
+
+fn default_worker_shutdown_secs() -> u64 {
+    25
+}
 
 /// Everything `user-worker` reads.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
+    pub kafka: KafkaSettings,
+    /// After SIGTERM: the longest the in-flight batch may take before we give up
+    /// on it (its offsets are then not committed; it is redelivered).
+    pub shutdown_timeout: Duration,
 }
 
 impl WorkerConfig {
@@ -278,9 +443,12 @@ impl WorkerConfig {
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
         let vars: Vec<_> = vars.into_iter().collect();
+        let raw: RawWorker = read(&vars)?;
         Ok(Self {
             database: DatabaseSettings::check(read(&vars)?)?,
             telemetry: TelemetrySettings::check(read(&vars)?)?,
+            kafka: KafkaSettings::check(read(&vars)?)?,
+            shutdown_timeout: Duration::from_secs(raw.worker_shutdown_timeout_secs),
         })
     }
 }
@@ -332,6 +500,41 @@ mod tests {
             assert!(err.contains(expected), "{var}={value}: {err}");
             assert!(!err.contains('\n'), "one line: {err}");
         }
+    }
+
+    #[test]
+    fn worker_defaults_and_kafka_properties() {
+        let c = WorkerConfig::from_vars(vars(&[])).unwrap();
+        assert_eq!(c.kafka.bootstrap_servers, "127.0.0.1:9092");
+        assert_eq!(c.kafka.commands_topic, "user_commands");
+        assert_eq!(c.kafka.events_topic, "user_events");
+        assert_eq!(c.kafka.group_id, "user-service-group");
+        assert_eq!(c.kafka.dlq_topic, "user_commands.dlq");
+
+        let c = WorkerConfig::from_vars(vars(&[(
+            "KAFKA_PROPERTIES",
+            "security.protocol=SASL_SSL; sasl.password=s3cret\nconsumer.session.timeout.ms=6000",
+        )]))
+        .unwrap();
+        let props: Vec<_> = c
+            .kafka
+            .properties
+            .iter()
+            .map(|(k, who, v)| (k.as_str(), *who, v.expose()))
+            .collect();
+        assert_eq!(
+            props,
+            [
+                ("security.protocol", KafkaClient::Both, "SASL_SSL"),
+                ("sasl.password", KafkaClient::Both, "s3cret"),
+                ("session.timeout.ms", KafkaClient::Consumer, "6000"),
+            ]
+        );
+        assert!(!format!("{c:?}").contains("s3cret"));
+        let err = WorkerConfig::from_vars(vars(&[("KAFKA_PROPERTIES", "novalue")])).unwrap_err();
+        assert!(err.to_string().contains("KAFKA_PROPERTIES"));
+        let err = WorkerConfig::from_vars(vars(&[("KAFKA_BATCH_SIZE", "0")])).unwrap_err();
+        assert!(err.to_string().contains("KAFKA_BATCH_SIZE"));
     }
 
     #[test]

@@ -18,3 +18,4 @@ pub mod payments;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+pub mod worker;

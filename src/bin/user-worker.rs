@@ -1,14 +1,17 @@
-//! `user-worker`: read config → consume `user_commands` → produce `user_events`.
-//!
-//! Until the Kafka processor lands it only validates its configuration, logs it
-//! and exits cleanly, so deployments can already be wired.
+//! `user-worker`: read config → consume `user_commands` → produce `user_events`,
+//! until SIGTERM/SIGINT. `user-worker create-topics [PARTITIONS [REPLICATION]]`
+//! creates the topics (defaults 6 and 1) and exits.
 
 use std::process::ExitCode;
 
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
 use userlib::config::WorkerConfig;
-use userlib::telemetry;
+use userlib::startup::shutdown_signal;
+use userlib::{telemetry, worker};
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
     let config = match WorkerConfig::from_env() {
         Ok(config) => config,
         Err(e) => {
@@ -17,9 +20,53 @@ fn main() -> ExitCode {
         }
     };
     let _log_guard = telemetry::init(&config.telemetry);
-    tracing::info!(
-        pool_size = config.database.pool_size,
-        "user-worker configured; the Kafka processor is not part of this build yet, exiting"
-    );
-    ExitCode::SUCCESS
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        None | Some("run") => run(config).await,
+        Some("create-topics") => create_topics(config, &args[1..]).await,
+        Some(other) => Err(anyhow::anyhow!(
+            "unknown command '{other}' (expected: run, create-topics)"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("user-worker: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: WorkerConfig) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let on_signal = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown signal received");
+        on_signal.cancel();
+    });
+    let grace = config.shutdown_timeout;
+    let worker = worker::run(&config, shutdown.clone());
+    tokio::select! {
+        result = worker => result.context("worker failed")?,
+        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(?grace, "shutdown took too long; exiting (unacknowledged work is redelivered)");
+        }
+    }
+    tracing::info!("user-worker stopped");
+    Ok(())
+}
+
+async fn create_topics(config: WorkerConfig, args: &[String]) -> anyhow::Result<()> {
+    let number = |i: usize, default: i32| -> anyhow::Result<i32> {
+        args.get(i)
+            .map(|a| a.parse().with_context(|| format!("'{a}' is not a number")))
+            .unwrap_or(Ok(default))
+    };
+    let created = worker::create_topics(&config.kafka, number(0, 6)?, number(1, 1)?)
+        .await
+        .context("creating topics failed")?;
+    tracing::info!(?created, "topics ready");
+    Ok(())
 }

@@ -1,0 +1,190 @@
+//! `get_payment_info`: parse the command, then answer a whole batch of them with
+//! one use-case call (one database query), producing the replies the
+//! orchestrators match by `correlation_id`.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+
+use super::envelope::{Envelope, Malformed};
+use crate::domain::ClerkUserId;
+use crate::service::{PaymentInfo, PaymentInfoFailure, ServiceError, UserService};
+
+pub const TYPE: &str = "get_payment_info";
+pub const RETRIEVED: &str = "user.payment_info_retrieved";
+pub const FAILED: &str = "user.payment_info_failed";
+
+/// A parsed `get_payment_info` command.
+#[derive(Debug, Clone)]
+pub struct GetPaymentInfo {
+    pub correlation_id: String,
+    /// `None` when the id cannot be a user id: it is answered "User not found"
+    /// (the orchestrator is waiting for an answer) without asking the database.
+    pub user_id: Option<ClerkUserId>,
+}
+
+impl GetPaymentInfo {
+    pub fn parse(envelope: &Envelope) -> Result<Self, Malformed> {
+        let raw = envelope
+            .field("user_id")
+            .filter(|u| !u.is_empty())
+            .ok_or(Malformed::MissingUserId)?;
+        Ok(Self {
+            correlation_id: envelope.correlation_id.clone(),
+            user_id: ClerkUserId::parse(raw).ok(),
+        })
+    }
+}
+
+/// One reply, ready to be produced.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub kind: &'static str,
+    pub correlation_id: String,
+    pub body: Vec<u8>,
+}
+
+/// Answers every command with one query for all their user ids. Replies come back
+/// in the order of `commands`. A database failure answers nothing: the caller
+/// retries the batch later (never a "failed" reply for a database blip).
+pub async fn apply(
+    service: &UserService,
+    commands: &[&GetPaymentInfo],
+    now: DateTime<Utc>,
+) -> Result<Vec<Reply>, ServiceError> {
+    let ids: Vec<ClerkUserId> = commands.iter().filter_map(|c| c.user_id.clone()).collect();
+    let mut infos = service.payment_info_batch(&ids).await?.into_iter();
+    let timestamp = now.to_rfc3339_opts(SecondsFormat::Micros, true);
+    Ok(commands
+        .iter()
+        .map(|command| {
+            let info = match command.user_id {
+                Some(_) => infos.next().expect("one answer per id"),
+                None => PaymentInfo::Failed(PaymentInfoFailure::UserNotFound),
+            };
+            render(&command.correlation_id, &info, &timestamp)
+        })
+        .collect())
+}
+
+#[derive(Serialize)]
+struct ReplyBody<'a, P: Serialize> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    correlation_id: &'a str,
+    timestamp: &'a str,
+    payload: P,
+    source: &'static str,
+}
+
+#[derive(Serialize)]
+struct Retrieved<'a> {
+    payment_info: PaymentInfoWire<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentInfoWire<'a> {
+    stripe_customer_id: &'a str,
+    payment_method_id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Failed {
+    error: &'static str,
+}
+
+/// The failure texts the original service sends (orchestrators may match them).
+pub fn failure_text(f: PaymentInfoFailure) -> &'static str {
+    match f {
+        PaymentInfoFailure::UserNotFound => "User not found",
+        PaymentInfoFailure::NoStripeCustomer => "Stripe customer ID not configured for user",
+        PaymentInfoFailure::NoDefaultPaymentMethod => "Default payment method not set for user",
+    }
+}
+
+fn render(correlation_id: &str, info: &PaymentInfo, timestamp: &str) -> Reply {
+    let (kind, body) = match info {
+        PaymentInfo::Retrieved {
+            stripe_customer_id,
+            payment_method_id,
+        } => (
+            RETRIEVED,
+            serde_json::to_vec(&ReplyBody {
+                kind: RETRIEVED,
+                correlation_id,
+                timestamp,
+                payload: Retrieved {
+                    payment_info: PaymentInfoWire {
+                        stripe_customer_id,
+                        payment_method_id,
+                    },
+                },
+                source: "user-service",
+            }),
+        ),
+        PaymentInfo::Failed(f) => (
+            FAILED,
+            serde_json::to_vec(&ReplyBody {
+                kind: FAILED,
+                correlation_id,
+                timestamp,
+                payload: Failed {
+                    error: failure_text(*f),
+                },
+                source: "user-service",
+            }),
+        ),
+    };
+    Reply {
+        kind,
+        correlation_id: correlation_id.to_owned(),
+        body: body.expect("reply types always serialise"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_match_the_wire_format() {
+        let ok = PaymentInfo::Retrieved {
+            stripe_customer_id: "cus_1".into(),
+            payment_method_id: "pm_1".into(),
+        };
+        let r = render("c1", &ok, "2026-01-01T00:00:00.000000Z");
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "user.payment_info_retrieved", "correlation_id": "c1",
+                "timestamp": "2026-01-01T00:00:00.000000Z", "source": "user-service",
+                "payload": {"payment_info": {"stripeCustomerId": "cus_1", "paymentMethodId": "pm_1"}}})
+        );
+        let r = render(
+            "c2",
+            &PaymentInfo::Failed(PaymentInfoFailure::NoStripeCustomer),
+            "t",
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["type"], "user.payment_info_failed");
+        assert_eq!(
+            v["payload"],
+            serde_json::json!({"error": "Stripe customer ID not configured for user"})
+        );
+    }
+
+    #[test]
+    fn missing_user_id_is_malformed_but_an_impossible_one_is_not_found() {
+        let e =
+            Envelope::parse(Some(br#"{"type":"get_payment_info","correlation_id":"c"}"#)).unwrap();
+        assert_eq!(
+            GetPaymentInfo::parse(&e).unwrap_err(),
+            Malformed::MissingUserId
+        );
+        let e = Envelope::parse(Some(
+            br#"{"type":"get_payment_info","correlation_id":"c","payload":{"user_id":"a b"}}"#,
+        ))
+        .unwrap();
+        assert!(GetPaymentInfo::parse(&e).unwrap().user_id.is_none());
+    }
+}

@@ -1,0 +1,173 @@
+//! Kafka clients of the worker: their configuration, the consumer context that
+//! logs rebalances and commits on revocation, and topic checks and creation.
+
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::producer::FutureProducer;
+use rdkafka::topic_partition_list::TopicPartitionList;
+
+use crate::config::{KafkaClient, KafkaSettings};
+
+pub type WorkerConsumer = StreamConsumer<WorkerContext>;
+
+fn base_config(settings: &KafkaSettings, who: KafkaClient) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", &settings.bootstrap_servers);
+    for (key, client, value) in &settings.properties {
+        if *client == KafkaClient::Both || *client == who {
+            config.set(key, value.expose());
+        }
+    }
+    config
+}
+
+/// The command consumer. Offsets are stored by the worker only after a message's
+/// reply is acknowledged (`enable.auto.offset.store=false`); librdkafka commits
+/// what is stored in the background, and the worker commits on revoke and exit.
+pub fn consumer(settings: &KafkaSettings) -> KafkaResult<WorkerConsumer> {
+    let mut config = ClientConfig::new();
+    config
+        .set("group.id", &settings.group_id)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        // A new group starts at the oldest command: nothing sent before the first
+        // worker started is skipped.
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false");
+    // User properties last, so they can override any of the above.
+    for (k, v) in base_config(settings, KafkaClient::Consumer).config_map() {
+        config.set(k, v);
+    }
+    config.create_with_context(WorkerContext)
+}
+
+/// The reply and dead-letter producer: idempotent, acknowledged by all replicas.
+pub fn producer(settings: &KafkaSettings) -> KafkaResult<FutureProducer> {
+    let mut config = ClientConfig::new();
+    config
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "2")
+        .set("message.timeout.ms", "10000");
+    for (k, v) in base_config(settings, KafkaClient::Producer).config_map() {
+        config.set(k, v);
+    }
+    config.create()
+}
+
+/// Logs assignments and revocations, and commits stored offsets before
+/// partitions are taken away, so the next owner starts right after our work.
+pub struct WorkerContext;
+
+impl ClientContext for WorkerContext {}
+
+impl ConsumerContext for WorkerContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            tracing::info!(partitions = %describe(tpl), "partitions revoked");
+            commit_stored(consumer);
+        }
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                tracing::info!(partitions = %describe(tpl), "partitions assigned")
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, _: &TopicPartitionList) {
+        match result {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+            Err(e) => tracing::warn!(error = %e, "committing offsets failed"),
+        }
+    }
+}
+
+/// Commits what has been stored; "nothing stored" is not an error.
+pub fn commit_stored<C: ConsumerContext>(consumer: &impl Consumer<C>) {
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(e) => tracing::warn!(error = %e, "committing offsets failed"),
+    }
+}
+
+/// `topic/partition` list for logs, e.g. `user_commands/0,user_commands/3`.
+pub fn describe(tpl: &TopicPartitionList) -> String {
+    tpl.elements()
+        .iter()
+        .map(|e| format!("{}/{}", e.topic(), e.partition()))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Which of `topics` the broker does not have. Blocking (metadata request):
+/// call it from `spawn_blocking`.
+pub fn missing_topics(
+    consumer: &WorkerConsumer,
+    topics: &[&str],
+    timeout: Duration,
+) -> KafkaResult<Vec<String>> {
+    let metadata = consumer.fetch_metadata(None, timeout)?;
+    Ok(topics
+        .iter()
+        .filter(|t| {
+            !metadata
+                .topics()
+                .iter()
+                .any(|m| m.name() == **t && m.error().is_none() && !m.partitions().is_empty())
+        })
+        .map(|t| t.to_string())
+        .collect())
+}
+
+/// Creates the worker's topics where missing (`user-worker create-topics`; the dev
+/// and test scripts use it): commands and events with `partitions` partitions,
+/// the dead-letter topic with one.
+pub async fn create_topics(
+    settings: &KafkaSettings,
+    partitions: i32,
+    replication: i32,
+) -> KafkaResult<Vec<String>> {
+    let admin: AdminClient<DefaultClientContext> =
+        base_config(settings, KafkaClient::Both).create()?;
+    let topics = [
+        NewTopic::new(
+            &settings.commands_topic,
+            partitions,
+            TopicReplication::Fixed(replication),
+        ),
+        NewTopic::new(
+            &settings.events_topic,
+            partitions,
+            TopicReplication::Fixed(replication),
+        ),
+        NewTopic::new(&settings.dlq_topic, 1, TopicReplication::Fixed(replication)),
+    ];
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = admin.create_topics(&topics, &options).await?;
+    let mut created = Vec::new();
+    for result in results {
+        match result {
+            Ok(name) => created.push(name),
+            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((name, code)) => {
+                return Err(KafkaError::AdminOp(code)).inspect_err(
+                    |_| tracing::error!(topic = %name, error = %code, "creating topic failed"),
+                );
+            }
+        }
+    }
+    Ok(created)
+}

@@ -1,0 +1,53 @@
+//! The Kafka edge (`user-worker`): answers the saga orchestrators'
+//! `get_payment_info` commands from `user_commands` on `user_events`, at least
+//! once, with malformed commands kept on a dead-letter topic.
+//!
+//! * `envelope` — the command envelope (both forms the orchestrators send);
+//! * `get_payment_info` — the one command: parse, then answer a batch;
+//! * `processor` — the at-least-once loop;
+//! * `kafka` — client configuration, rebalance handling, topics.
+
+mod envelope;
+mod get_payment_info;
+mod kafka;
+mod processor;
+
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{KafkaSettings, WorkerConfig};
+use crate::db::{self, Repository};
+use crate::payments::NotConfigured;
+use crate::service::UserService;
+
+pub use processor::Worker;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error(
+        "topic(s) {0} do not exist on the broker; create them first (scripts/dev does; or `user-worker create-topics`)"
+    )]
+    MissingTopics(String),
+}
+
+/// Builds the worker from its configuration and runs it until `shutdown`.
+pub async fn run(config: &WorkerConfig, shutdown: CancellationToken) -> Result<(), WorkerError> {
+    let pool = db::build_pool(&config.database);
+    let repo = Repository::new(pool, config.database.timeout);
+    // The worker only reads payment references; it never calls the payments provider.
+    let service = Arc::new(UserService::new(repo, Arc::new(NotConfigured)));
+    Worker::new(&config.kafka, service)?.run(shutdown).await
+}
+
+/// Creates the commands, events and dead-letter topics where missing; returns
+/// the names it created.
+pub async fn create_topics(
+    settings: &KafkaSettings,
+    partitions: i32,
+    replication: i32,
+) -> Result<Vec<String>, WorkerError> {
+    Ok(kafka::create_topics(settings, partitions, replication).await?)
+}

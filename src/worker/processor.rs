@@ -1,0 +1,391 @@
+//! The at-least-once loop: poll a batch, answer it with one use-case call, produce
+//! every reply (or dead-letter copy), and only once the broker has acknowledged
+//! all of them store the batch's offsets — as rust-rdkafka's at_least_once example
+//! does, per batch. A crash at any point loses nothing; it may repeat a reply.
+//!
+//! Failures are kept apart:
+//! * business ("User not found", no customer, no card) → a `failed` reply;
+//! * malformed → the original bytes to the dead-letter topic, then move on;
+//! * transient (database or broker down) → no reply, no offset; the batch is
+//!   retried with capped backoff while the consumer stays in its group (its
+//!   partitions paused, the consumer still polled for rebalances).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use rdkafka::Message;
+use rdkafka::consumer::Consumer;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::WorkerError;
+use super::envelope::{Envelope, Malformed};
+use super::get_payment_info::{self, GetPaymentInfo, Reply};
+use super::kafka::{self, WorkerConsumer};
+use crate::config::KafkaSettings;
+use crate::service::{ServiceError, UserService};
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a record may wait in the producer's queue before `send` fails.
+const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a batch could not be finished now; it is retried, never answered "failed".
+#[derive(Debug, thiserror::Error)]
+enum Transient {
+    #[error("database: {0}")]
+    Database(ServiceError),
+    #[error("broker: {0}")]
+    Broker(KafkaError),
+}
+
+enum Parsed {
+    GetPaymentInfo(GetPaymentInfo),
+    Malformed(Malformed),
+}
+
+enum Outgoing {
+    Reply(Reply),
+    DeadLetter(Malformed),
+}
+
+/// One polled message and how far it got.
+struct Item {
+    msg: OwnedMessage,
+    parsed: Parsed,
+    outgoing: Option<Outgoing>,
+    delivered: bool,
+}
+
+impl Item {
+    fn new(msg: OwnedMessage) -> Self {
+        let parsed = match Envelope::parse(msg.payload()) {
+            Err(m) => Parsed::Malformed(m),
+            Ok(e) if e.kind == get_payment_info::TYPE => match GetPaymentInfo::parse(&e) {
+                Ok(c) => Parsed::GetPaymentInfo(c),
+                Err(m) => Parsed::Malformed(m),
+            },
+            Ok(e) => {
+                tracing::warn!(
+                    kind = %e.kind, correlation_id = %e.correlation_id,
+                    partition = msg.partition(), offset = msg.offset(),
+                    "unknown command type"
+                );
+                Parsed::Malformed(Malformed::UnknownType)
+            }
+        };
+        Self {
+            msg,
+            parsed,
+            outgoing: None,
+            delivered: false,
+        }
+    }
+}
+
+pub struct Worker {
+    consumer: Arc<WorkerConsumer>,
+    producer: FutureProducer,
+    service: Arc<UserService>,
+    settings: KafkaSettings,
+}
+
+impl Worker {
+    pub fn new(settings: &KafkaSettings, service: Arc<UserService>) -> Result<Self, WorkerError> {
+        Ok(Self {
+            consumer: Arc::new(kafka::consumer(settings)?),
+            producer: kafka::producer(settings)?,
+            service,
+            settings: settings.clone(),
+        })
+    }
+
+    /// Runs until `shutdown` is cancelled: then finishes the batch in hand,
+    /// commits, and leaves the group.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), WorkerError> {
+        if !self.wait_until_ready(&shutdown).await? {
+            return Ok(());
+        }
+        self.consumer.subscribe(&[&self.settings.commands_topic])?;
+        tracing::info!(topic = %self.settings.commands_topic, group = %self.settings.group_id, "consuming commands");
+        loop {
+            let batch = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => break,
+                batch = self.next_batch() => batch,
+            };
+            if !batch.is_empty() {
+                self.handle(batch, &shutdown).await;
+            }
+        }
+        tracing::info!("stopping: committing offsets and leaving the group");
+        // Blocking, but we are shutting down: nothing else is waiting on this thread.
+        kafka::commit_stored(&*self.consumer);
+        self.consumer.unsubscribe();
+        Ok(())
+    }
+
+    /// Waits (logging) for the database, then checks the broker has our topics.
+    /// `Ok(false)` when shut down while waiting.
+    async fn wait_until_ready(&self, shutdown: &CancellationToken) -> Result<bool, WorkerError> {
+        let mut backoff = FIRST_BACKOFF;
+        while let Err(e) = self.service.check_ready().await {
+            tracing::warn!(error = %e, retry_in = ?backoff, "waiting for the database");
+            if sleep_or_cancelled(backoff, shutdown).await {
+                return Ok(false);
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+        let topics = [
+            self.settings.commands_topic.clone(),
+            self.settings.events_topic.clone(),
+            self.settings.dlq_topic.clone(),
+        ];
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let consumer = self.consumer.clone();
+            let names = topics.clone();
+            let checked = tokio::task::spawn_blocking(move || {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                kafka::missing_topics(&consumer, &names, Duration::from_secs(5))
+            })
+            .await
+            .expect("the metadata task does not panic");
+            match checked {
+                Ok(missing) if missing.is_empty() => return Ok(true),
+                Ok(missing) => return Err(WorkerError::MissingTopics(missing.join(", "))),
+                Err(e) => tracing::warn!(
+                    error = %e, bootstrap = %self.settings.bootstrap_servers, retry_in = ?backoff,
+                    "waiting for the Kafka broker"
+                ),
+            }
+            if sleep_or_cancelled(backoff, shutdown).await {
+                return Ok(false);
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// What one poll yields: the first message, then whatever else arrives within
+    /// the batch wait, up to the batch size.
+    async fn next_batch(&self) -> Vec<Item> {
+        let mut items = Vec::new();
+        match self.consumer.recv().await {
+            Ok(m) => items.push(Item::new(m.detach())),
+            Err(e) => {
+                tracing::warn!(error = %e, "consumer error");
+                tokio::time::sleep(FIRST_BACKOFF).await;
+                return items;
+            }
+        }
+        let deadline = Instant::now() + self.settings.batch_wait;
+        while items.len() < self.settings.batch_size {
+            match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
+                Ok(Ok(m)) => items.push(Item::new(m.detach())),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "consumer error");
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        items
+    }
+
+    /// Processes a batch until every message is answered and acknowledged, then
+    /// stores its offsets. Gives up only on shutdown (the batch is redelivered).
+    async fn handle(&self, mut items: Vec<Item>, shutdown: &CancellationToken) {
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            match self.process(&mut items).await {
+                Ok(()) => {
+                    self.store_offsets(&items);
+                    return;
+                }
+                Err(e) => {
+                    let pending = items.iter().filter(|i| !i.delivered).count();
+                    tracing::warn!(error = %e, pending, retry_in = ?backoff, "batch not answered yet, retrying");
+                    if !self.wait_paused(&mut items, backoff, shutdown).await {
+                        tracing::warn!(
+                            pending,
+                            "shutting down with an unanswered batch; it will be redelivered"
+                        );
+                        return;
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    async fn process(&self, items: &mut [Item]) -> Result<(), Transient> {
+        for item in items.iter_mut().filter(|i| i.outgoing.is_none()) {
+            if let Parsed::Malformed(m) = item.parsed {
+                item.outgoing = Some(Outgoing::DeadLetter(m));
+            }
+        }
+        let (positions, commands): (Vec<usize>, Vec<&GetPaymentInfo>) = items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| match (&item.outgoing, &item.parsed) {
+                (None, Parsed::GetPaymentInfo(c)) => Some((i, c)),
+                _ => None,
+            })
+            .unzip();
+        if !commands.is_empty() {
+            let replies = get_payment_info::apply(&self.service, &commands, Utc::now())
+                .await
+                .map_err(Transient::Database)?;
+            for (i, reply) in positions.into_iter().zip(replies) {
+                items[i].outgoing = Some(Outgoing::Reply(reply));
+            }
+        }
+
+        let sends = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| !item.delivered)
+            .map(|(i, item)| {
+                let sent = self.send(item);
+                async move { (i, sent.await) }
+            });
+        let results = futures_util::future::join_all(sends).await;
+        let mut first_error = None;
+        for (i, result) in results {
+            match result {
+                Ok(()) => items[i].delivered = true,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), |e| Err(Transient::Broker(e)))
+    }
+
+    async fn send(&self, item: &Item) -> Result<(), KafkaError> {
+        let msg = &item.msg;
+        let result = match item.outgoing.as_ref().expect("answered before it is sent") {
+            Outgoing::Reply(reply) => {
+                let headers = OwnedHeaders::new()
+                    .insert(header("type", reply.kind))
+                    .insert(header("correlation_id", &reply.correlation_id))
+                    .insert(header("source", "user-service"))
+                    .insert(header("content-type", "application/json"));
+                let record = FutureRecord::to(&self.settings.events_topic)
+                    .key(&reply.correlation_id)
+                    .payload(&reply.body)
+                    .headers(headers);
+                tracing::debug!(
+                    correlation_id = %reply.correlation_id, kind = reply.kind,
+                    partition = msg.partition(), offset = msg.offset(), "replying"
+                );
+                self.producer
+                    .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
+                    .await
+            }
+            Outgoing::DeadLetter(reason) => {
+                tracing::warn!(
+                    reason = reason.reason(),
+                    partition = msg.partition(),
+                    offset = msg.offset(),
+                    "malformed command sent to the dead-letter topic"
+                );
+                let partition = msg.partition().to_string();
+                let offset = msg.offset().to_string();
+                let mut headers = msg.headers().cloned().unwrap_or_default();
+                headers = headers
+                    .insert(header("x-dlq-reason", reason.reason()))
+                    .insert(header("x-dlq-source-topic", msg.topic()))
+                    .insert(header("x-dlq-source-partition", &partition))
+                    .insert(header("x-dlq-source-offset", &offset));
+                let mut record =
+                    FutureRecord::<[u8], [u8]>::to(&self.settings.dlq_topic).headers(headers);
+                record.payload = msg.payload();
+                record.key = msg.key();
+                self.producer
+                    .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
+                    .await
+            }
+        };
+        result.map(|_| ()).map_err(|(e, _)| e)
+    }
+
+    /// Stores, per partition, the offset after the batch's last message. Every
+    /// message of the batch is acknowledged by now, so everything before it is too.
+    fn store_offsets(&self, items: &[Item]) {
+        let mut last: HashMap<(&str, i32), i64> = HashMap::new();
+        for item in items {
+            let offset = last
+                .entry((item.msg.topic(), item.msg.partition()))
+                .or_insert(item.msg.offset());
+            *offset = (*offset).max(item.msg.offset());
+        }
+        for ((topic, partition), offset) in last {
+            // `store_offset` records offset + 1, the next message to read. It fails
+            // for a partition no longer assigned to us: its new owner redoes it.
+            if let Err(e) = self.consumer.store_offset(topic, partition, offset) {
+                tracing::debug!(topic, partition, offset, error = %e, "offset not stored");
+            }
+        }
+    }
+
+    /// Waits out a transient failure with our partitions paused, still polling so
+    /// that rebalances are served and `max.poll.interval.ms` is never exceeded.
+    /// Afterwards drops messages of partitions we lost. `false` on shutdown.
+    async fn wait_paused(
+        &self,
+        items: &mut Vec<Item>,
+        backoff: Duration,
+        shutdown: &CancellationToken,
+    ) -> bool {
+        if let Ok(assignment) = self.consumer.assignment() {
+            let _ = self.consumer.pause(&assignment);
+        }
+        let sleep = tokio::time::sleep(backoff);
+        tokio::pin!(sleep);
+        let keep_going = loop {
+            tokio::select! {
+                () = &mut sleep => break true,
+                () = shutdown.cancelled() => break false,
+                polled = self.consumer.recv() => match polled {
+                    // Only from partitions assigned during the wait (not paused).
+                    Ok(m) => items.push(Item::new(m.detach())),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "consumer error while waiting");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+            }
+        };
+        if let Ok(assignment) = self.consumer.assignment() {
+            items.retain(|i| {
+                assignment
+                    .find_partition(i.msg.topic(), i.msg.partition())
+                    .is_some()
+            });
+            let _ = self.consumer.resume(&assignment);
+        }
+        keep_going
+    }
+}
+
+fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}
+
+/// `true` when cancelled before `duration` passed.
+async fn sleep_or_cancelled(duration: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(duration) => false,
+        () = shutdown.cancelled() => true,
+    }
+}
