@@ -26,6 +26,52 @@ apt_install() {
 
 require_rust() {
   command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (https://rustup.rs), then re-run"
+  # rdkafka builds librdkafka from source: a C toolchain, OpenSSL and zlib headers.
+  local missing=()
+  for pkg in build-essential pkg-config libssl-dev zlib1g-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# --- Kafka broker -------------------------------------------------------------
+# A real Kafka-protocol broker on loopback: nisshi (crates registry, Apache-2.0),
+# built once per machine into a cache outside the repository, in-memory storage.
+NISSHI_VERSION=0.8.1
+NISSHI_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/userlib/nisshi-$NISSHI_VERSION"
+BROKER_PID=""
+
+# ensure_broker: sets KAFKA_BOOTSTRAP_SERVERS; starts nisshi unless it is set or
+# something already listens on 127.0.0.1:9092.
+ensure_broker() {
+  if [ -n "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
+    log "using the Kafka broker at $KAFKA_BOOTSTRAP_SERVERS"
+    return
+  fi
+  export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092
+  if port_open 127.0.0.1 9092; then
+    log "a Kafka broker already listens on 127.0.0.1:9092; using it"
+    return
+  fi
+  if [ ! -x "$NISSHI_ROOT/bin/nisshi" ]; then
+    log "building the nisshi $NISSHI_VERSION broker into $NISSHI_ROOT (first time on this machine: ~20 min on 2 cores)"
+    # --ignore-rust-version: one dependency declares a newer rustc than it needs.
+    cargo install nisshi --version "$NISSHI_VERSION" --locked --ignore-rust-version \
+      --no-default-features --features dynostore --root "$NISSHI_ROOT" --quiet
+  fi
+  local logfile="${TMPDIR:-/tmp}/userlib-nisshi.log"
+  log "starting nisshi on 127.0.0.1:9092 (log: $logfile)"
+  "$NISSHI_ROOT/bin/nisshi" broker --listener-url tcp://127.0.0.1:9092 \
+    --advertised-listener-url tcp://127.0.0.1:9092 --storage-engine memory://nisshi/ >"$logfile" 2>&1 &
+  BROKER_PID=$!
+  for _ in $(seq 1 100); do port_open 127.0.0.1 9092 && return; sleep 0.1; done
+  die "the broker did not start (see $logfile)"
+}
+
+stop_broker() {
+  if [ -n "$BROKER_PID" ]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
 }
 
 pg_up() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; }

@@ -1,0 +1,300 @@
+//! Kafka side of the harness: the real broker (`KAFKA_BOOTSTRAP_SERVERS`, default
+//! 127.0.0.1:9092, which scripts/test starts), fresh topics per test, a command
+//! producer, a reply reader, and the worker run in-process or as a process.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::Headers;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+use userlib::config::{DatabaseSettings, KafkaSettings, WorkerConfig};
+
+pub fn bootstrap() -> String {
+    std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
+/// A reply or dead-letter record as a test sees it.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub key: Option<String>,
+    pub headers: HashMap<String, String>,
+    pub payload: Vec<u8>,
+    pub partition: i32,
+}
+
+impl Record {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.payload).expect("replies are JSON")
+    }
+}
+
+/// Fresh topics (and a group id) for one test.
+pub struct Topics {
+    pub commands: String,
+    pub events: String,
+    pub dlq: String,
+    pub group: String,
+    producer: FutureProducer,
+}
+
+impl Topics {
+    pub async fn create(command_partitions: i32) -> Self {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        let topics = Self {
+            commands: format!("cmd_{id}"),
+            events: format!("evt_{id}"),
+            dlq: format!("dlq_{id}"),
+            group: format!("grp_{id}"),
+            producer: ClientConfig::new()
+                .set("bootstrap.servers", bootstrap())
+                .set("linger.ms", "0")
+                .create()
+                .expect("producer"),
+        };
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap())
+            .create()
+            .unwrap();
+        let new = [
+            NewTopic::new(
+                &topics.commands,
+                command_partitions,
+                TopicReplication::Fixed(1),
+            ),
+            NewTopic::new(&topics.events, 3, TopicReplication::Fixed(1)),
+            NewTopic::new(&topics.dlq, 1, TopicReplication::Fixed(1)),
+        ];
+        let results = admin
+            .create_topics(
+                &new,
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))),
+            )
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot reach the Kafka broker at {} ({e}); scripts/test starts one",
+                    bootstrap()
+                )
+            });
+        for r in results {
+            r.expect("topic created");
+        }
+        topics
+    }
+
+    pub fn settings(&self) -> KafkaSettings {
+        let mut s = KafkaSettings::new(
+            &bootstrap(),
+            &self.commands,
+            &self.events,
+            &self.dlq,
+            &self.group,
+        );
+        // Fast group membership for tests (the recommended client settings).
+        for (k, v) in [
+            ("session.timeout.ms", "6000"),
+            ("heartbeat.interval.ms", "1000"),
+        ] {
+            s.properties.push((
+                k.into(),
+                userlib::config::KafkaClient::Consumer,
+                userlib::config::Secret::new(v),
+            ));
+        }
+        s
+    }
+
+    /// The same settings as environment variables, for the worker binary.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("KAFKA_BOOTSTRAP_SERVERS".into(), bootstrap()),
+            ("KAFKA_USER_COMMANDS_TOPIC".into(), self.commands.clone()),
+            ("KAFKA_USER_EVENTS_TOPIC".into(), self.events.clone()),
+            ("KAFKA_DLQ_TOPIC".into(), self.dlq.clone()),
+            ("KAFKA_USER_SERVICE_GROUP_ID".into(), self.group.clone()),
+            (
+                "KAFKA_PROPERTIES".into(),
+                "consumer.session.timeout.ms=6000;consumer.heartbeat.interval.ms=1000".into(),
+            ),
+        ]
+    }
+
+    /// Sends raw bytes to the commands topic, keyed (so one key stays in one partition).
+    pub async fn send_raw(&self, key: &str, payload: &[u8]) {
+        self.producer
+            .send(
+                FutureRecord::to(&self.commands).key(key).payload(payload),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("command sent");
+    }
+
+    /// Sends a `get_payment_info` command in the orchestrators' nested form.
+    pub async fn send_command(&self, correlation_id: &str, user_id: &str) {
+        let body = serde_json::json!({
+            "type": "get_payment_info", "correlation_id": correlation_id,
+            "timestamp": "2025-04-01T10:00:00.123456", "payload": {"user_id": user_id}
+        });
+        self.send_raw(user_id, &serde_json::to_vec(&body).unwrap())
+            .await;
+    }
+
+    /// Reads `topic` from the beginning until `done` says so or `timeout` passes.
+    pub async fn read_until(
+        &self,
+        topic: &str,
+        timeout: Duration,
+        mut done: impl FnMut(&[Record]) -> bool,
+    ) -> Vec<Record> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap())
+            .set(
+                "group.id",
+                format!("reader_{}", uuid::Uuid::new_v4().simple()),
+            )
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        consumer.subscribe(&[topic]).unwrap();
+        let deadline = Instant::now() + timeout;
+        let mut records = Vec::new();
+        while !done(&records) && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left.min(Duration::from_millis(500)), consumer.recv()).await
+            {
+                Ok(Ok(m)) => records.push(Record {
+                    key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                    headers: m
+                        .headers()
+                        .map(|h| {
+                            h.iter()
+                                .map(|h| {
+                                    (
+                                        h.key.to_owned(),
+                                        String::from_utf8_lossy(h.value.unwrap_or_default())
+                                            .into_owned(),
+                                    )
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    payload: m.payload().unwrap_or_default().to_vec(),
+                    partition: m.partition(),
+                }),
+                Ok(Err(e)) => panic!("reading {topic}: {e}"),
+                Err(_) => {}
+            }
+        }
+        records
+    }
+
+    /// Replies until every correlation id in `expected` has one (or timeout).
+    pub async fn replies_for(&self, expected: &[String], timeout: Duration) -> Vec<Record> {
+        self.read_until(&self.events.clone(), timeout, |rs| {
+            let seen: std::collections::HashSet<&str> =
+                rs.iter().filter_map(|r| r.key.as_deref()).collect();
+            expected.iter().all(|c| seen.contains(c.as_str()))
+        })
+        .await
+    }
+}
+
+/// The worker running in this process.
+pub struct InProcessWorker {
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<Result<(), userlib::worker::WorkerError>>,
+}
+
+impl InProcessWorker {
+    pub fn start(database_url: &str, kafka: KafkaSettings) -> Self {
+        let config = WorkerConfig {
+            database: DatabaseSettings::new(database_url)
+                .unwrap()
+                .with_pool_size(2),
+            telemetry: userlib::config::WorkerConfig::from_vars([])
+                .unwrap()
+                .telemetry,
+            kafka,
+            shutdown_timeout: Duration::from_secs(10),
+        };
+        let shutdown = CancellationToken::new();
+        let token = shutdown.clone();
+        let task = tokio::spawn(async move { userlib::worker::run(&config, token).await });
+        Self { shutdown, task }
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("worker stops within 30 s")
+            .unwrap()
+            .expect("worker ran without error");
+    }
+}
+
+/// The `user-worker` binary as a child process, logging JSON to a file.
+pub struct WorkerProcess {
+    pub child: tokio::process::Child,
+    pub log: std::path::PathBuf,
+}
+
+impl WorkerProcess {
+    pub fn spawn(database_url: &str, topics: &Topics, name: &str) -> Self {
+        let log = std::env::temp_dir().join(format!("{}-{name}.log", topics.group));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_user-worker"))
+            .envs(topics.env())
+            .env("DATABASE_URL", database_url)
+            .env("DATABASE_POOL_SIZE", "2")
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(file))
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("spawn user-worker");
+        Self { child, log }
+    }
+
+    pub fn pid(&self) -> String {
+        self.child.id().expect("running").to_string()
+    }
+
+    pub fn signal(&self, sig: &str) {
+        assert!(
+            std::process::Command::new("kill")
+                .args([sig, &self.pid()])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub async fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.logs().contains(needle) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+}

@@ -1,0 +1,298 @@
+//! The `user-worker` binary: crashes, scaling out, shutdown and start-up, through
+//! the real broker.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use common::TestDb;
+use common::kafka::{Record, Topics, WorkerProcess};
+
+async fn db_with_paid_user() -> TestDb {
+    let db = TestDb::create().await;
+    userlib::db::migrate(&userlib::config::DatabaseSettings::new(&db.url()).unwrap())
+        .await
+        .unwrap();
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO users (clerk_user_id, email, stripe_customer_id, card_payment_method_id, card_brand, \
+               card_last4, card_exp_month, card_exp_year, card_updated_at) VALUES \
+             ('user_paid', 'paid@example.com', 'cus_paid', 'pm_paid', 'visa', '4242', 12, 2030, now())",
+        )
+        .await
+        .unwrap();
+    db
+}
+
+fn counts(replies: &[Record]) -> HashMap<String, usize> {
+    let mut n = HashMap::new();
+    for r in replies {
+        *n.entry(r.key.clone().unwrap()).or_default() += 1;
+    }
+    n
+}
+
+async fn send_many(topics: &Topics, prefix: &str, n: usize) -> Vec<String> {
+    let ids: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
+    let sends = ids.iter().enumerate().map(|(i, c)| {
+        let user = if i % 2 == 0 {
+            "user_paid"
+        } else {
+            "user_ghost"
+        };
+        topics.send_command(c, user)
+    });
+    futures_util::future::join_all(sends).await;
+    ids
+}
+
+async fn wait_exit(p: &mut WorkerProcess, within: Duration) -> Option<i32> {
+    tokio::time::timeout(within, p.child.wait())
+        .await
+        .expect("worker exits in time")
+        .unwrap()
+        .code()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_stream_then_restart_answers_every_command() {
+    let db = db_with_paid_user().await;
+    let topics = std::sync::Arc::new(Topics::create(6).await);
+    let total = 8000;
+    let ids: Vec<String> = (0..total).map(|i| format!("k9-{i}")).collect();
+
+    let mut first = WorkerProcess::spawn(&db.url(), &topics, "first");
+    assert!(
+        first
+            .wait_for_log("partitions assigned", Duration::from_secs(30))
+            .await
+    );
+
+    // Commands keep arriving before, during and after the crash (~1000/s).
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sender = {
+        let (topics, ids, sent) = (topics.clone(), ids.clone(), sent.clone());
+        tokio::spawn(async move {
+            for chunk in ids.chunks(50) {
+                let sends = chunk.iter().map(|c| topics.send_command(c, "user_paid"));
+                futures_util::future::join_all(sends).await;
+                sent.fetch_add(chunk.len(), std::sync::atomic::Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    let answered = topics
+        .read_until(&topics.events.clone(), Duration::from_secs(30), |rs| {
+            !rs.is_empty()
+        })
+        .await;
+    assert!(!answered.is_empty(), "the first worker answered something");
+    first.signal("-KILL");
+    let _ = first.child.wait().await;
+    let sent_at_kill = sent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        sent_at_kill < total,
+        "killed while commands were still arriving"
+    );
+
+    let mut second = WorkerProcess::spawn(&db.url(), &topics, "second");
+    sender.await.unwrap();
+    let replies = topics.replies_for(&ids, Duration::from_secs(120)).await;
+    let n = counts(&replies);
+    let missing: Vec<_> = ids.iter().filter(|c| !n.contains_key(*c)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} commands never answered, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let duplicates: usize = n.values().map(|c| c - 1).sum();
+    println!(
+        "kill -9 with {sent_at_kill} of {total} commands sent: every command answered, {duplicates} duplicate replies"
+    );
+    second.signal("-TERM");
+    assert_eq!(
+        wait_exit(&mut second, Duration::from_secs(30)).await,
+        Some(0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_share_the_partitions_and_answer_everything() {
+    let db = db_with_paid_user().await;
+    let topics = Topics::create(6).await;
+    let mut a = WorkerProcess::spawn(&db.url(), &topics, "a");
+    assert!(
+        a.wait_for_log("partitions assigned", Duration::from_secs(30))
+            .await
+    );
+    let mut b = WorkerProcess::spawn(&db.url(), &topics, "b");
+    assert!(
+        b.wait_for_log("partitions assigned", Duration::from_secs(30))
+            .await
+    );
+
+    // After the rebalance each holds a non-empty share of the six partitions.
+    let last_assignment = |logs: String| -> HashSet<String> {
+        logs.lines()
+            .rev()
+            .find(|l| l.contains("partitions assigned"))
+            .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .and_then(|v| {
+                v["partitions"]
+                    .as_str()
+                    .map(|p| p.split(',').map(String::from).collect())
+            })
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (pa, pb) = loop {
+        let (pa, pb) = (last_assignment(a.logs()), last_assignment(b.logs()));
+        if (!pa.is_empty() && !pb.is_empty() && pa.is_disjoint(&pb) && pa.len() + pb.len() == 6)
+            || Instant::now() > deadline
+        {
+            break (pa, pb);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(
+        !pa.is_empty() && !pb.is_empty(),
+        "both workers got partitions: {pa:?} {pb:?}"
+    );
+    assert_eq!(pa.len() + pb.len(), 6);
+    assert!(pa.is_disjoint(&pb));
+
+    let ids = send_many(&topics, "two", 600).await;
+    let replies = topics.replies_for(&ids, Duration::from_secs(60)).await;
+    let n = counts(&replies);
+    assert!(ids.iter().all(|c| n.contains_key(c)), "all answered");
+
+    a.signal("-TERM");
+    b.signal("-TERM");
+    assert_eq!(wait_exit(&mut a, Duration::from_secs(30)).await, Some(0));
+    assert_eq!(wait_exit(&mut b, Duration::from_secs(30)).await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_commits_so_a_restarted_worker_repeats_nothing() {
+    let db = db_with_paid_user().await;
+    let topics = Topics::create(6).await;
+    let mut first = WorkerProcess::spawn(&db.url(), &topics, "first");
+    let before = send_many(&topics, "term", 200).await;
+    assert_eq!(
+        counts(&topics.replies_for(&before, Duration::from_secs(60)).await).len(),
+        200
+    );
+
+    first.signal("-TERM");
+    let started = Instant::now();
+    assert_eq!(
+        wait_exit(&mut first, Duration::from_secs(30)).await,
+        Some(0)
+    );
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        first
+            .logs()
+            .contains("committing offsets and leaving the group")
+    );
+
+    let mut second = WorkerProcess::spawn(&db.url(), &topics, "second");
+    let after = send_many(&topics, "later", 20).await;
+    let all: Vec<String> = before.iter().chain(&after).cloned().collect();
+    let replies = topics.replies_for(&all, Duration::from_secs(60)).await;
+    // Give a re-answering worker time to show itself before counting.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let replies = topics
+        .read_until(&topics.events.clone(), Duration::from_secs(10), |rs| {
+            rs.len() > replies.len()
+        })
+        .await;
+    let n = counts(&replies);
+    assert!(
+        all.iter().all(|c| n.get(c) == Some(&1)),
+        "each command answered exactly once"
+    );
+    second.signal("-TERM");
+    assert_eq!(
+        wait_exit(&mut second, Duration::from_secs(30)).await,
+        Some(0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_up_waits_for_broker_and_database_and_names_missing_topics() {
+    let db = db_with_paid_user().await;
+    let topics = Topics::create(1).await;
+
+    // A missing topic is a clear error naming it.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_user-worker"))
+        .envs(topics.env())
+        .env("KAFKA_USER_COMMANDS_TOPIC", "no_such_topic_here")
+        .env("DATABASE_URL", db.url())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no_such_topic_here") && stderr.contains("do not exist"),
+        "{stderr}"
+    );
+
+    // No broker yet: it waits and says so, and still stops cleanly.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut env = topics.env();
+    env.retain(|(k, _)| k != "KAFKA_BOOTSTRAP_SERVERS");
+    let mut waiting = tokio::process::Command::new(env!("CARGO_BIN_EXE_user-worker"))
+        .envs(env)
+        .env(
+            "KAFKA_BOOTSTRAP_SERVERS",
+            format!("127.0.0.1:{closed_port}"),
+        )
+        .env("DATABASE_URL", db.url())
+        .env("LOG_FORMAT", "json")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "still running, not crash-looping"
+    );
+    let pid = waiting.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let out = tokio::time::timeout(Duration::from_secs(15), waiting.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("waiting for the Kafka broker"));
+
+    // No database yet: likewise.
+    let mut waiting = WorkerProcess::spawn(
+        &format!("postgres://postgres@127.0.0.1:{closed_port}/x"),
+        &topics,
+        "nodb",
+    );
+    assert!(
+        waiting
+            .wait_for_log("waiting for the database", Duration::from_secs(10))
+            .await
+    );
+    waiting.signal("-TERM");
+    assert_eq!(
+        wait_exit(&mut waiting, Duration::from_secs(15)).await,
+        Some(0)
+    );
+}
