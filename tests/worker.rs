@@ -11,17 +11,12 @@ use common::{Proxy, TestDb};
 use serde_json::json;
 
 async fn seeded_db() -> TestDb {
-    let db = TestDb::create().await;
-    userlib::db::migrate(&userlib::config::DatabaseSettings::new(&db.url()).unwrap())
-        .await
-        .unwrap();
+    let db = TestDb::create_migrated().await;
+    db.insert_paid_user("user_paid").await;
     db.client()
         .await
         .batch_execute(
-            "INSERT INTO users (clerk_user_id, email, stripe_customer_id, card_payment_method_id, card_brand, \
-               card_last4, card_exp_month, card_exp_year, card_updated_at) VALUES \
-             ('user_paid', 'paid@example.com', 'cus_paid', 'pm_paid', 'visa', '4242', 12, 2030, now()); \
-             INSERT INTO users (clerk_user_id, email) VALUES ('user_nocus', 'nocus@example.com'); \
+            "INSERT INTO users (clerk_user_id, email) VALUES ('user_nocus', 'nocus@example.com'); \
              INSERT INTO users (clerk_user_id, email, stripe_customer_id) VALUES ('user_nocard', 'nocard@example.com', 'cus_nocard');",
         )
         .await

@@ -10,19 +10,8 @@ use common::TestDb;
 use common::kafka::{Record, Topics, WorkerProcess};
 
 async fn db_with_paid_user() -> TestDb {
-    let db = TestDb::create().await;
-    userlib::db::migrate(&userlib::config::DatabaseSettings::new(&db.url()).unwrap())
-        .await
-        .unwrap();
-    db.client()
-        .await
-        .batch_execute(
-            "INSERT INTO users (clerk_user_id, email, stripe_customer_id, card_payment_method_id, card_brand, \
-               card_last4, card_exp_month, card_exp_year, card_updated_at) VALUES \
-             ('user_paid', 'paid@example.com', 'cus_paid', 'pm_paid', 'visa', '4242', 12, 2030, now())",
-        )
-        .await
-        .unwrap();
+    let db = TestDb::create_migrated().await;
+    db.insert_paid_user("user_paid").await;
     db
 }
 

@@ -53,6 +53,31 @@ impl TestDb {
         Self { name }
     }
 
+    /// A fresh database with the schema applied.
+    pub async fn create_migrated() -> Self {
+        let db = Self::create().await;
+        userlib::db::migrate(&DatabaseSettings::new(&db.url()).unwrap())
+            .await
+            .expect("migrate test database");
+        db
+    }
+
+    /// Inserts a user with a Stripe customer and a stored card (`cus_<x>`, `pm_<x>`
+    /// where `<x>` is the id without its `user_` prefix).
+    pub async fn insert_paid_user(&self, id: &str) {
+        let x = id.trim_start_matches("user_");
+        self.client()
+            .await
+            .execute(
+                "INSERT INTO users (clerk_user_id, email, stripe_customer_id, card_payment_method_id, card_brand, \
+                   card_last4, card_exp_month, card_exp_year, card_updated_at) \
+                 VALUES ($1, $2, $3, $4, 'visa', '4242', 12, 2030, now())",
+                &[&id, &format!("{x}@example.com"), &format!("cus_{x}"), &format!("pm_{x}")],
+            )
+            .await
+            .expect("insert paid user");
+    }
+
     /// URL of this database on the real server.
     pub fn url(&self) -> String {
         format!("{}/{}", pg_server_url(), self.name)
@@ -148,11 +173,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(options: Options) -> Self {
-        let db = TestDb::create().await;
-        // Migrate directly, so the proxy is only in the path of the app's pool.
-        userlib::db::migrate(&DatabaseSettings::new(&db.url()).unwrap())
-            .await
-            .expect("migrate test database");
+        // Migrated directly, so the proxy is only in the path of the app's pool.
+        let db = TestDb::create_migrated().await;
         let proxy = if options.through_proxy {
             let (host, port) = pg_host_port();
             Some(Proxy::start(&format!("{host}:{port}")).await)
