@@ -18,12 +18,18 @@ async fn main() -> anyhow::Result<()> {
     let (binary, database_url) = (&args[1], &args[2]);
     let n: usize = args[3].parse()?;
     let users: usize = args[4].parse()?;
-    let bootstrap = std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let bootstrap =
+        std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let (commands, events, dlq) = (format!("bcmd_{id}"), format!("bevt_{id}"), format!("bdlq_{id}"));
+    let (commands, events, dlq) = (
+        format!("bcmd_{id}"),
+        format!("bevt_{id}"),
+        format!("bdlq_{id}"),
+    );
 
-    let admin: AdminClient<DefaultClientContext> =
-        ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()?;
     let topics = [
         NewTopic::new(&commands, 6, TopicReplication::Fixed(1)),
         NewTopic::new(&events, 6, TopicReplication::Fixed(1)),
@@ -41,15 +47,23 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
         let sends = chunk.iter().map(|i| {
-            let user = if i % 10 == 9 { "ghost".to_string() } else { format!("u{}", i % users + 1) };
-            let body = serde_json::json!({"type": "get_payment_info", "correlation_id": format!("b-{i}"),
+            let user = if i % 10 == 9 {
+                "ghost".to_string()
+            } else {
+                format!("u{}", i % users + 1)
+            };
+            let body =
+                serde_json::json!({"type": "get_payment_info", "correlation_id": format!("b-{i}"),
                 "timestamp": "2025-04-01T10:00:00.123456", "payload": {"user_id": user}})
-            .to_string();
+                .to_string();
             let producer = &producer;
             let commands = &commands;
             async move {
                 producer
-                    .send(FutureRecord::to(commands).key(&user).payload(&body), Duration::from_secs(10))
+                    .send(
+                        FutureRecord::to(commands).key(&user).payload(&body),
+                        Duration::from_secs(10),
+                    )
                     .await
                     .map_err(|(e, _)| e)
             }
@@ -58,7 +72,10 @@ async fn main() -> anyhow::Result<()> {
             r?;
         }
     }
-    println!("queued {n} commands in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "queued {n} commands in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
     let watcher: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", &bootstrap)
@@ -66,7 +83,12 @@ async fn main() -> anyhow::Result<()> {
         .create()?;
     let answered = |watcher: &BaseConsumer| -> usize {
         (0..6)
-            .map(|p| watcher.fetch_watermarks(&events, p, Duration::from_secs(5)).map(|(_, hi)| hi).unwrap_or(0))
+            .map(|p| {
+                watcher
+                    .fetch_watermarks(&events, p, Duration::from_secs(5))
+                    .map(|(_, hi)| hi)
+                    .unwrap_or(0)
+            })
             .sum::<i64>() as usize
     };
 
@@ -90,7 +112,10 @@ async fn main() -> anyhow::Result<()> {
         if done >= n {
             break;
         }
-        anyhow::ensure!(spawned.elapsed() < Duration::from_secs(600), "only {done} of {n} answered");
+        anyhow::ensure!(
+            spawned.elapsed() < Duration::from_secs(600),
+            "only {done} of {n} answered"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let end = Instant::now();

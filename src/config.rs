@@ -180,20 +180,103 @@ impl TelemetrySettings {
 #[derive(Deserialize)]
 struct RawPayments {
     stripe_secret_key: Option<Secret>,
+    #[serde(default = "default_stripe_api_base")]
+    stripe_api_base: String,
+    #[serde(default = "default_connect_country")]
+    stripe_connect_country: String,
+    #[serde(default = "default_stripe_timeout_ms")]
+    stripe_timeout_ms: u64,
+    #[serde(default = "default_stripe_max_retries")]
+    stripe_max_retries: u32,
+}
+
+fn default_stripe_api_base() -> String {
+    "https://api.stripe.com".into()
+}
+fn default_connect_country() -> String {
+    "SG".into()
+}
+fn default_stripe_timeout_ms() -> u64 {
+    10_000
+}
+fn default_stripe_max_retries() -> u32 {
+    2
 }
 
 /// Stripe settings. Without a secret key, payments are "not configured".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct PaymentsSettings {
     pub stripe_secret_key: Option<Secret>,
+    /// Base URL of Stripe's API (a test double in tests).
+    pub api_base: String,
+    /// Country of new Express Connect accounts (two-letter code).
+    pub connect_country: String,
+    /// Deadline of one HTTP attempt.
+    pub timeout: Duration,
+    /// Retries after the first attempt, for 429, 5xx and network failures.
+    pub max_retries: u32,
+}
+
+impl Default for PaymentsSettings {
+    fn default() -> Self {
+        Self {
+            stripe_secret_key: None,
+            api_base: default_stripe_api_base(),
+            connect_country: default_connect_country(),
+            timeout: Duration::from_millis(default_stripe_timeout_ms()),
+            max_retries: default_stripe_max_retries(),
+        }
+    }
 }
 
 impl PaymentsSettings {
+    /// Stripe at `api_base` with `key`, defaults otherwise (tests use this).
+    pub fn stripe(key: &str, api_base: &str) -> Self {
+        Self {
+            stripe_secret_key: Some(Secret::new(key)),
+            api_base: api_base.into(),
+            ..Self::default()
+        }
+    }
+
     fn check(raw: RawPayments) -> Result<Self, ConfigError> {
         let stripe_secret_key = raw
             .stripe_secret_key
             .filter(|k| !k.expose().trim().is_empty());
-        Ok(Self { stripe_secret_key })
+        if !(raw.stripe_api_base.starts_with("https://")
+            || raw.stripe_api_base.starts_with("http://"))
+        {
+            return Err(invalid(
+                "STRIPE_API_BASE",
+                "an http(s) URL",
+                &raw.stripe_api_base,
+            ));
+        }
+        let country = raw.stripe_connect_country.trim().to_ascii_uppercase();
+        if country.len() != 2 || !country.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(invalid(
+                "STRIPE_CONNECT_COUNTRY",
+                "a two-letter country code such as SG",
+                &raw.stripe_connect_country,
+            ));
+        }
+        if raw.stripe_timeout_ms == 0 {
+            return Err(invalid("STRIPE_TIMEOUT_MS", "at least 1", "0"));
+        }
+        if raw.stripe_max_retries > 10 {
+            return Err(invalid(
+                "STRIPE_MAX_RETRIES",
+                "from 0 to 10",
+                &raw.stripe_max_retries.to_string(),
+            ));
+        }
+        Ok(Self {
+            stripe_secret_key,
+            api_base: raw.stripe_api_base,
+            connect_country: country,
+            timeout: Duration::from_millis(raw.stripe_timeout_ms),
+            max_retries: raw.stripe_max_retries,
+        })
     }
 }
 
@@ -492,6 +575,17 @@ mod tests {
                 "DATABASE_URL must be a PostgreSQL URL",
             ),
             ("DATABASE_TIMEOUT_MS", "-1", "DATABASE_TIMEOUT_MS"),
+            (
+                "STRIPE_CONNECT_COUNTRY",
+                "Singapore",
+                "STRIPE_CONNECT_COUNTRY must be a two-letter",
+            ),
+            (
+                "STRIPE_API_BASE",
+                "ftp://stripe",
+                "STRIPE_API_BASE must be an http(s) URL",
+            ),
+            ("STRIPE_MAX_RETRIES", "99", "STRIPE_MAX_RETRIES"),
         ];
         for (var, value, expected) in cases {
             let err = ApiConfig::from_vars(vars(&[(var, value)]))

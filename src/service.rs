@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::db::{Conflict, DbError, Repository, UserIdStream};
+use crate::db::{ClaimedKey, Conflict, DbError, Repository, StripeObject, UserIdStream};
 use crate::domain::{
     ClerkUserId, ConnectAccountId, NewTempUser, PaymentMethodId, PaymentRef, ProfileUpdate, Rating,
     RatingKind, StoredCard, User,
@@ -140,9 +140,12 @@ impl UserService {
         Ok(self.repo.insert_temp_user(user).await?)
     }
 
-    /// Creates the user on first sight or updates its profile. For a user without
-    /// Stripe ids, and unless `provision` is false, tries to create them; a payments
-    /// failure is logged and never fails the sync (the frontend depends on a 200).
+    /// Creates the user on first sight or updates its profile. Then, unless
+    /// `provision` is false, creates the Stripe customer and Connect account the
+    /// user lacks. The row is saved before Stripe is called, so no Stripe object
+    /// can exist without our row; a payments failure is logged and never fails
+    /// the sync (the frontend depends on a 200): the customer is then created by
+    /// the next payment-method add, the account by the next sync.
     pub async fn sync_user(
         &self,
         profile: &ProfileUpdate,
@@ -150,55 +153,138 @@ impl UserService {
     ) -> Result<(User, bool)> {
         let (mut user, created) = self.repo.upsert_profile(profile).await?;
         if provision && self.payments.is_configured() {
-            self.provision_stripe(&profile.clerk_user_id, &mut user)
-                .await;
+            let id = &profile.clerk_user_id;
+            match self.ensure_customer(id, &user).await {
+                Ok(c) => user.stripe_customer_id = Some(c),
+                Err(e) => {
+                    tracing::warn!(user_id = %id, error = %e, "could not create the Stripe customer")
+                }
+            }
+            match self.ensure_connect_account(id, &user).await {
+                Ok(a) => user.stripe_connect_account_id = Some(a),
+                Err(e) => {
+                    tracing::warn!(user_id = %id, error = %e, "could not create the Stripe Connect account")
+                }
+            }
         }
         Ok((user, created))
     }
 
-    async fn provision_stripe(&self, id: &ClerkUserId, user: &mut User) {
-        let name = format!("{} {}", user.first_name, user.last_name);
+    /// The user's Stripe customer id, creating the customer if there is none.
+    async fn ensure_customer(&self, id: &ClerkUserId, user: &User) -> Result<String> {
+        if let Some(c) = &user.stripe_customer_id {
+            return Ok(c.clone());
+        }
+        let object = StripeObject::Customer;
+        let claimed = self.claim_key(id, object, "customer").await?;
+        let name = full_name(user);
         let holder = NewAccountHolder {
             clerk_user_id: id,
             email: &user.email,
-            name: name.trim(),
+            name: &name,
         };
-        let customer = match &user.stripe_customer_id {
-            Some(_) => None,
-            None => self
-                .payments
-                .create_customer(holder)
-                .await
-                .inspect_err(|e| tracing::warn!(user_id = %id, error = %e, "creating Stripe customer failed"))
-                .ok(),
-        };
-        let account = match &user.stripe_connect_account_id {
-            Some(_) => None,
-            None => self
-                .payments
-                .create_connect_account(holder)
-                .await
-                .inspect_err(|e| tracing::warn!(user_id = %id, error = %e, "creating Stripe Connect account failed"))
-                .ok(),
-        };
-        if customer.is_none() && account.is_none() {
-            return;
+        if claimed.after_indeterminate {
+            // The last attempt may have created a customer: adopt it if so.
+            if let Some(found) = self.payments.find_customer(&user.email, id).await? {
+                tracing::info!(user_id = %id, "adopted the Stripe customer of an earlier indeterminate attempt");
+                return self.store_stripe_id(id, object, &found).await;
+            }
+            self.repo.settle_stripe_key(id, object).await?;
         }
+        match self.payments.create_customer(holder, &claimed.key).await {
+            Ok(c) => self.store_stripe_id(id, object, &c).await,
+            Err(e) => Err(self
+                .after_failed_creation(id, object, &claimed.key, e)
+                .await),
+        }
+    }
+
+    /// The user's Connect account id, creating the account if there is none.
+    async fn ensure_connect_account(&self, id: &ClerkUserId, user: &User) -> Result<String> {
+        if let Some(a) = &user.stripe_connect_account_id {
+            return Ok(a.clone());
+        }
+        let object = StripeObject::ConnectAccount;
+        let claimed = self.claim_key(id, object, "account").await?;
+        if claimed.after_indeterminate {
+            // Accounts cannot be searched by metadata: a duplicate is possible
+            // if the earlier attempt did succeed (documented residual risk).
+            tracing::warn!(user_id = %id, "retrying a Connect account creation that ended indeterminately");
+            self.repo.settle_stripe_key(id, object).await?;
+        }
+        let name = full_name(user);
+        let holder = NewAccountHolder {
+            clerk_user_id: id,
+            email: &user.email,
+            name: &name,
+        };
         match self
-            .repo
-            .set_stripe_ids(id, customer.as_deref(), account.as_deref())
+            .payments
+            .create_connect_account(holder, &claimed.key)
             .await
         {
-            Ok(_) => {
-                if customer.is_some() {
-                    user.stripe_customer_id = customer;
-                }
-                if account.is_some() {
-                    user.stripe_connect_account_id = account;
-                }
-            }
-            Err(e) => tracing::warn!(user_id = %id, error = %e, "storing Stripe ids failed"),
+            Ok(a) => self.store_stripe_id(id, object, &a).await,
+            Err(e) => Err(self
+                .after_failed_creation(id, object, &claimed.key, e)
+                .await),
         }
+    }
+
+    /// The idempotency key for this creation: `<what>:<user id>` the first time,
+    /// a fresh one after an indeterminate attempt (whose key Stripe would replay).
+    async fn claim_key(
+        &self,
+        id: &ClerkUserId,
+        object: StripeObject,
+        what: &str,
+    ) -> Result<ClaimedKey> {
+        // Stripe accepts keys of up to 255 characters; ids may be that long.
+        let base: String = format!("{what}:{id}").chars().take(200).collect();
+        let fresh = format!("{base}:{}", uuid::Uuid::new_v4().simple());
+        self.repo
+            .claim_stripe_key(id, object, &base, &fresh)
+            .await?
+            .ok_or(ServiceError::UserNotFound)
+    }
+
+    async fn store_stripe_id(
+        &self,
+        id: &ClerkUserId,
+        object: StripeObject,
+        value: &str,
+    ) -> Result<String> {
+        let (customer, account) = match object {
+            StripeObject::Customer => (Some(value), None),
+            StripeObject::ConnectAccount => (None, Some(value)),
+        };
+        let (stored_customer, stored_account) = self
+            .repo
+            .set_stripe_ids(id, customer, account)
+            .await?
+            .ok_or(ServiceError::UserNotFound)?;
+        // The first id stored wins; return that one.
+        match object {
+            StripeObject::Customer => stored_customer,
+            StripeObject::ConnectAccount => stored_account,
+        }
+        .ok_or_else(|| ServiceError::Internal("stored Stripe id missing".into()))
+    }
+
+    /// After a failed creation: an indeterminate outcome releases the key (see
+    /// sql/V2); a definite one keeps it, since Stripe stored nothing for it.
+    async fn after_failed_creation(
+        &self,
+        id: &ClerkUserId,
+        object: StripeObject,
+        key: &str,
+        error: PaymentsError,
+    ) -> ServiceError {
+        if matches!(error, PaymentsError::Unavailable(_))
+            && let Err(e) = self.repo.release_stripe_key(id, object, key).await
+        {
+            tracing::warn!(user_id = %id, error = %e, "could not release an idempotency key");
+        }
+        error.into()
     }
 
     /// `PUT /user/{id}/payment`: store the card of an existing PaymentMethod.
@@ -226,20 +312,7 @@ impl UserService {
     ) -> Result<StoredCard> {
         self.require_payments()?;
         let user = self.get_user(id).await?;
-        let customer_id = match user.stripe_customer_id {
-            Some(c) => c,
-            None => {
-                let name = format!("{} {}", user.first_name, user.last_name);
-                let holder = NewAccountHolder {
-                    clerk_user_id: id,
-                    email: &user.email,
-                    name: name.trim(),
-                };
-                let c = self.payments.create_customer(holder).await?;
-                self.repo.set_stripe_ids(id, Some(&c), None).await?;
-                c
-            }
-        };
+        let customer_id = self.ensure_customer(id, &user).await?;
         self.payments
             .attach_payment_method(pm, &customer_id)
             .await?;
@@ -306,6 +379,12 @@ impl UserService {
             Err(PaymentsError::NotConfigured.into())
         }
     }
+}
+
+fn full_name(user: &User) -> String {
+    format!("{} {}", user.first_name, user.last_name)
+        .trim()
+        .to_owned()
 }
 
 fn found(updated: bool) -> Result<()> {

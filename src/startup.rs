@@ -23,6 +23,8 @@ pub enum StartupError {
     },
     #[error("migrations failed: {0}")]
     Migrate(#[from] DbError),
+    #[error("payments: {0}")]
+    Payments(#[from] payments::PaymentsError),
 }
 
 /// A bound, ready-to-run API.
@@ -36,7 +38,7 @@ impl Api {
     /// Migrates (when configured to), builds the pool and binds the listener.
     /// The payments gateway comes from the configuration.
     pub async fn build(config: &ApiConfig) -> Result<Self, StartupError> {
-        Self::build_with(config, payments::from_settings(&config.payments)).await
+        Self::build_with(config, payments::from_settings(&config.payments)?).await
     }
 
     /// Like [`Api::build`], with the payments gateway given (tests use this).

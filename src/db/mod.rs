@@ -10,7 +10,7 @@ mod repository;
 
 pub use migrations::migrate;
 pub use pool::build_pool;
-pub use repository::{Repository, UserIdStream};
+pub use repository::{ClaimedKey, Repository, StripeObject, UserIdStream};
 
 /// Which unique rule a write broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,21 @@ use crate::domain::{
     RatingKind, StoredCard, User,
 };
 
+/// A Stripe object we create for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StripeObject {
+    Customer,
+    ConnectAccount,
+}
+
+/// An idempotency key claimed for a creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedKey {
+    pub key: String,
+    /// The previous attempt ended indeterminately: look before creating.
+    pub after_indeterminate: bool,
+}
+
 /// A stream of user ids that owns its pooled connection until it is dropped.
 pub type UserIdStream = Pin<Box<dyn Stream<Item = Result<String, DbError>> + Send>>;
 
@@ -64,11 +79,29 @@ const SET_RUNNER_RATING: &str =
     "UPDATE users SET runner_rating = $2, updated_at = now() WHERE clerk_user_id = $1";
 const SET_CONNECT_ACCOUNT: &str = "UPDATE users SET stripe_connect_account_id = $2, updated_at = now() \
      WHERE clerk_user_id = $1";
+// First stored id wins (COALESCE), so concurrent provisioning cannot overwrite.
 const SET_STRIPE_IDS: &str = "UPDATE users SET \
-       stripe_customer_id = COALESCE($2, stripe_customer_id), \
-       stripe_connect_account_id = COALESCE($3, stripe_connect_account_id), \
+       stripe_customer_id = COALESCE(stripe_customer_id, $2), \
+       stripe_connect_account_id = COALESCE(stripe_connect_account_id, $3), \
        updated_at = now() \
-     WHERE clerk_user_id = $1";
+     WHERE clerk_user_id = $1 \
+     RETURNING stripe_customer_id, stripe_connect_account_id";
+// Idempotency keys (see sql/V2): claim keeps an existing key, else takes $2, or
+// $3 (a fresh one) after an indeterminate attempt; release marks that attempt.
+const CLAIM_CUSTOMER_KEY: &str = "UPDATE users SET stripe_customer_idem_key = \
+       COALESCE(stripe_customer_idem_key, CASE WHEN stripe_customer_uncertain THEN $3 ELSE $2 END) \
+     WHERE clerk_user_id = $1 RETURNING stripe_customer_idem_key, stripe_customer_uncertain";
+const CLAIM_ACCOUNT_KEY: &str = "UPDATE users SET stripe_account_idem_key = \
+       COALESCE(stripe_account_idem_key, CASE WHEN stripe_account_uncertain THEN $3 ELSE $2 END) \
+     WHERE clerk_user_id = $1 RETURNING stripe_account_idem_key, stripe_account_uncertain";
+const RELEASE_CUSTOMER_KEY: &str = "UPDATE users SET stripe_customer_idem_key = NULL, \
+       stripe_customer_uncertain = true WHERE clerk_user_id = $1 AND stripe_customer_idem_key = $2";
+const RELEASE_ACCOUNT_KEY: &str = "UPDATE users SET stripe_account_idem_key = NULL, \
+       stripe_account_uncertain = true WHERE clerk_user_id = $1 AND stripe_account_idem_key = $2";
+const SETTLE_CUSTOMER: &str =
+    "UPDATE users SET stripe_customer_uncertain = false WHERE clerk_user_id = $1";
+const SETTLE_ACCOUNT: &str =
+    "UPDATE users SET stripe_account_uncertain = false WHERE clerk_user_id = $1";
 const STORE_CARD: &str = "UPDATE users SET card_payment_method_id = $2, card_brand = $3, card_last4 = $4, \
        card_exp_month = $5, card_exp_year = $6, card_updated_at = now(), updated_at = now() \
      WHERE clerk_user_id = $1 \
@@ -215,18 +248,80 @@ impl Repository {
             .await
     }
 
-    /// Records Stripe ids created for a user; `None` leaves a stored id as it is.
+    /// Records Stripe ids created for a user where none is stored yet, and returns
+    /// the ids now stored (customer, account); `None` when there is no such user.
     pub async fn set_stripe_ids(
         &self,
         id: &ClerkUserId,
         customer_id: Option<&str>,
         connect_account_id: Option<&str>,
-    ) -> Result<bool, DbError> {
-        self.execute(
-            SET_STRIPE_IDS,
-            &[&id.as_str(), &customer_id, &connect_account_id],
-        )
+    ) -> Result<Option<(Option<String>, Option<String>)>, DbError> {
+        self.deadline(async {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached(SET_STRIPE_IDS).await?;
+            let row = client
+                .query_opt(&stmt, &[&id.as_str(), &customer_id, &connect_account_id])
+                .await?;
+            Ok(row.map(|r| (r.get(0), r.get(1))))
+        })
         .await
+    }
+
+    /// The idempotency key for creating `object` for this user: the stored one,
+    /// else `first` (never tried) or `fresh` (after an indeterminate attempt).
+    /// `None` when there is no such user.
+    pub async fn claim_stripe_key(
+        &self,
+        id: &ClerkUserId,
+        object: StripeObject,
+        first: &str,
+        fresh: &str,
+    ) -> Result<Option<ClaimedKey>, DbError> {
+        let sql = match object {
+            StripeObject::Customer => CLAIM_CUSTOMER_KEY,
+            StripeObject::ConnectAccount => CLAIM_ACCOUNT_KEY,
+        };
+        self.deadline(async {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached(sql).await?;
+            let row = client
+                .query_opt(&stmt, &[&id.as_str(), &first, &fresh])
+                .await?;
+            Ok(row.map(|r| ClaimedKey {
+                key: r.get(0),
+                after_indeterminate: r.get(1),
+            }))
+        })
+        .await
+    }
+
+    /// Records that the attempt with `key` ended indeterminately: the key is
+    /// dropped (Stripe would replay its failure for a day) and the next attempt
+    /// must first look for what this one may have created.
+    pub async fn release_stripe_key(
+        &self,
+        id: &ClerkUserId,
+        object: StripeObject,
+        key: &str,
+    ) -> Result<(), DbError> {
+        let sql = match object {
+            StripeObject::Customer => RELEASE_CUSTOMER_KEY,
+            StripeObject::ConnectAccount => RELEASE_ACCOUNT_KEY,
+        };
+        self.execute(sql, &[&id.as_str(), &key]).await.map(drop)
+    }
+
+    /// The look-up after an indeterminate attempt is done.
+    pub async fn settle_stripe_key(
+        &self,
+        id: &ClerkUserId,
+        object: StripeObject,
+    ) -> Result<(), DbError> {
+        let sql = match object {
+            StripeObject::Customer => SETTLE_CUSTOMER,
+            StripeObject::ConnectAccount => SETTLE_ACCOUNT,
+        };
+        self.execute(sql, &[&id.as_str()]).await.map(drop)
     }
 
     /// Stores a card as the user's one payment method; `None` when there is no such user.

@@ -5,7 +5,12 @@
 //! [`NotConfigured`] is the implementation used while no Stripe key is set: every
 //! operation fails with [`PaymentsError::NotConfigured`], which the HTTP layer turns
 //! into 503 "Payments are not configured" and the sync use case treats as "create
-//! the user without Stripe ids", as the original service did.
+//! the user without Stripe ids", as the original service did. `stripe` is the
+//! real implementation over async-stripe.
+
+mod stripe;
+
+pub use stripe::StripeGateway;
 
 use std::sync::Arc;
 
@@ -26,7 +31,8 @@ pub enum PaymentsError {
     PaymentMethodNotFound,
     #[error("payments provider rate-limited us")]
     RateLimited,
-    /// Down, timed out, or 5xx after retries. The text is for logs only.
+    /// Down, timed out, or 5xx after retries. The text is for logs only. For a
+    /// creating call this outcome is indeterminate: the object may exist.
     #[error("payments provider unavailable: {0}")]
     Unavailable(String),
     /// The provider answered something we cannot use. The text is for logs only.
@@ -47,13 +53,27 @@ pub trait PaymentsGateway: Send + Sync + 'static {
     /// `false` for [`NotConfigured`]: callers skip optional provisioning.
     fn is_configured(&self) -> bool;
 
-    /// Creates a customer; returns its id (`cus_…`).
-    async fn create_customer(&self, holder: NewAccountHolder<'_>) -> Result<String, PaymentsError>;
+    /// Creates a customer (metadata `clerk_user_id`); returns its id (`cus_…`).
+    /// The same `idempotency_key` never creates a second one.
+    async fn create_customer(
+        &self,
+        holder: NewAccountHolder<'_>,
+        idempotency_key: &str,
+    ) -> Result<String, PaymentsError>;
+
+    /// A customer with this email whose metadata names this user, if any (to
+    /// adopt what an indeterminate creation may have made).
+    async fn find_customer(
+        &self,
+        email: &str,
+        clerk_user_id: &ClerkUserId,
+    ) -> Result<Option<String>, PaymentsError>;
 
     /// Creates an Express Connect account; returns its id (`acct_…`).
     async fn create_connect_account(
         &self,
         holder: NewAccountHolder<'_>,
+        idempotency_key: &str,
     ) -> Result<String, PaymentsError>;
 
     /// The card details of a PaymentMethod.
@@ -86,12 +106,24 @@ impl PaymentsGateway for NotConfigured {
     fn is_configured(&self) -> bool {
         false
     }
-    async fn create_customer(&self, _: NewAccountHolder<'_>) -> Result<String, PaymentsError> {
+    async fn create_customer(
+        &self,
+        _: NewAccountHolder<'_>,
+        _: &str,
+    ) -> Result<String, PaymentsError> {
+        Err(PaymentsError::NotConfigured)
+    }
+    async fn find_customer(
+        &self,
+        _: &str,
+        _: &ClerkUserId,
+    ) -> Result<Option<String>, PaymentsError> {
         Err(PaymentsError::NotConfigured)
     }
     async fn create_connect_account(
         &self,
         _: NewAccountHolder<'_>,
+        _: &str,
     ) -> Result<String, PaymentsError> {
         Err(PaymentsError::NotConfigured)
     }
@@ -117,14 +149,15 @@ impl PaymentsGateway for NotConfigured {
     }
 }
 
-/// The gateway the settings ask for.
-pub fn from_settings(settings: &PaymentsSettings) -> Arc<dyn PaymentsGateway> {
-    if settings.stripe_secret_key.is_some() {
-        // The Stripe implementation is not part of this build yet: say so loudly
-        // rather than pretending that payments work.
-        tracing::warn!(
-            "STRIPE_SECRET_KEY is set but this build has no Stripe client; payments stay not configured"
-        );
-    }
-    Arc::new(NotConfigured)
+/// The gateway the settings ask for: Stripe when a secret key is set.
+pub fn from_settings(
+    settings: &PaymentsSettings,
+) -> Result<Arc<dyn PaymentsGateway>, PaymentsError> {
+    Ok(match &settings.stripe_secret_key {
+        Some(key) => Arc::new(StripeGateway::new(key, settings)?),
+        None => {
+            tracing::info!("STRIPE_SECRET_KEY is not set: payments are not configured");
+            Arc::new(NotConfigured)
+        }
+    })
 }

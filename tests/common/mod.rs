@@ -10,6 +10,7 @@
 
 pub mod kafka;
 pub mod proxy;
+pub mod stripe;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
