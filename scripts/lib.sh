@@ -70,6 +70,35 @@ ensure_broker() {
   die "the broker did not start (see $logfile)"
 }
 
+# --- localstripe ------------------------------------------------------------------
+# A stateful Stripe API emulator (PyPI, pinned), in a venv outside the repository,
+# served on loopback only by scripts/run_localstripe.py. Sets LOCALSTRIPE_URL.
+LOCALSTRIPE_VERSION=1.15.10
+LOCALSTRIPE_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/userlib/localstripe-$LOCALSTRIPE_VERSION"
+LOCALSTRIPE_PID=""
+
+ensure_localstripe() {
+  if [ -n "${LOCALSTRIPE_URL:-}" ]; then return; fi
+  if [ ! -x "$LOCALSTRIPE_VENV/bin/python" ] || ! "$LOCALSTRIPE_VENV/bin/python" -c 'import localstripe' 2>/dev/null; then
+    command -v python3 >/dev/null || apt_install python3
+    python3 -m venv "$LOCALSTRIPE_VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$LOCALSTRIPE_VENV"; }
+    log "installing localstripe $LOCALSTRIPE_VERSION into $LOCALSTRIPE_VENV"
+    "$LOCALSTRIPE_VENV/bin/pip" install --quiet "localstripe==$LOCALSTRIPE_VERSION"
+  fi
+  local port=8420
+  while port_open 127.0.0.1 "$port"; do port=$((port + 1)); done
+  "$LOCALSTRIPE_VENV/bin/python" "$ROOT/scripts/run_localstripe.py" "$port" >"${TMPDIR:-/tmp}/userlib-localstripe.log" 2>&1 &
+  LOCALSTRIPE_PID=$!
+  for _ in $(seq 1 100); do port_open 127.0.0.1 "$port" && break; sleep 0.1; done
+  port_open 127.0.0.1 "$port" || die "localstripe did not start"
+  export LOCALSTRIPE_URL="http://127.0.0.1:$port"
+}
+
+stop_services() {
+  if [ -n "$LOCALSTRIPE_PID" ]; then kill "$LOCALSTRIPE_PID" 2>/dev/null || true; fi
+  stop_broker
+}
+
 stop_broker() {
   if [ -n "$BROKER_PID" ]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
 }
