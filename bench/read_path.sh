@@ -42,7 +42,7 @@ pg_tps="$(printf '%s\n' "$pg_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head 
 pg_lat="$(printf '%s\n' "$pg_out" | sed -n 's/^latency average = \(.*\)$/\1/p')"
 
 log "user-api: wrk, $CONNS connections, ${DURATION}s, pool $POOL"
-DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" \
+DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" AUTH_MODE=none \
   RUST_LOG="warn,warp::server=off" \
   MIGRATE_ON_START=false ./target/release/user-api &
 api_pid=$!

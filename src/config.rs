@@ -280,6 +280,131 @@ impl PaymentsSettings {
     }
 }
 
+// ---------------------------------------------------------------- auth
+
+#[derive(Deserialize)]
+struct RawAuth {
+    auth_mode: Option<String>,
+    clerk_jwks_url: Option<String>,
+    clerk_jwt_key: Option<String>,
+    clerk_issuer: Option<String>,
+    clerk_authorized_parties: Option<String>,
+    service_tokens: Option<Secret>,
+    clerk_webhook_secret: Option<Secret>,
+    stripe_webhook_secret: Option<Secret>,
+    cors_allowed_origins: Option<String>,
+}
+
+/// Where Clerk's public keys come from.
+#[derive(Debug, Clone)]
+pub enum ClerkKeys {
+    /// A JWKS endpoint (keys cached, refetched for unknown key ids).
+    Jwks(String),
+    /// One PEM public key (Clerk's "JWT public key").
+    Pem(String),
+}
+
+/// Clerk session-token verification.
+#[derive(Debug, Clone)]
+pub struct ClerkSettings {
+    pub keys: ClerkKeys,
+    pub issuer: String,
+    /// When not empty, a token's `azp` must be one of these origins.
+    pub authorized_parties: Vec<String>,
+}
+
+/// Who may call the API, and the secrets of the signed webhooks.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// `None` is `AUTH_MODE=none`: every caller is trusted (development only).
+    pub clerk: Option<ClerkSettings>,
+    /// Bearer tokens of backend callers (saga orchestrators).
+    pub service_tokens: Vec<Secret>,
+    pub clerk_webhook_secret: Option<Secret>,
+    pub stripe_webhook_secret: Option<Secret>,
+    /// Browser origins allowed by CORS (the frontend's).
+    pub cors_allowed_origins: Vec<String>,
+}
+
+fn list(value: Option<&str>) -> Vec<String> {
+    value
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl AuthSettings {
+    fn check(raw: RawAuth) -> Result<Self, ConfigError> {
+        let mode = raw
+            .auth_mode
+            .as_deref()
+            .unwrap_or("clerk")
+            .trim()
+            .to_ascii_lowercase();
+        let clerk = match mode.as_str() {
+            "none" => None,
+            "clerk" => {
+                let keys = match (
+                    raw.clerk_jwks_url.filter(|v| !v.trim().is_empty()),
+                    raw.clerk_jwt_key,
+                ) {
+                    (Some(url), _) => ClerkKeys::Jwks(url),
+                    (None, Some(pem)) if !pem.trim().is_empty() => {
+                        ClerkKeys::Pem(pem.replace("\\n", "\n"))
+                    }
+                    _ => {
+                        return Err(ConfigError(
+                            "CLERK_JWKS_URL (or CLERK_JWT_KEY) must be set when AUTH_MODE=clerk"
+                                .into(),
+                        ));
+                    }
+                };
+                let issuer = raw
+                    .clerk_issuer
+                    .filter(|v| !v.trim().is_empty())
+                    .ok_or_else(|| {
+                        ConfigError("CLERK_ISSUER must be set when AUTH_MODE=clerk".into())
+                    })?;
+                Some(ClerkSettings {
+                    keys,
+                    issuer,
+                    authorized_parties: list(raw.clerk_authorized_parties.as_deref()),
+                })
+            }
+            other => return Err(invalid("AUTH_MODE", "'clerk' or 'none'", other)),
+        };
+        let service_tokens = list(raw.service_tokens.as_ref().map(Secret::expose))
+            .into_iter()
+            .map(Secret::new)
+            .collect::<Vec<_>>();
+        if service_tokens.iter().any(|t| t.expose().len() < 16) {
+            return Err(ConfigError(
+                "SERVICE_TOKENS must each be at least 16 characters".into(),
+            ));
+        }
+        let secret = |s: Option<Secret>| s.filter(|v| !v.expose().trim().is_empty());
+        let clerk_webhook_secret = secret(raw.clerk_webhook_secret);
+        if clerk_webhook_secret
+            .as_ref()
+            .is_some_and(|s| !s.expose().starts_with("whsec_"))
+        {
+            return Err(ConfigError(
+                "CLERK_WEBHOOK_SECRET must look like whsec_…".into(),
+            ));
+        }
+        Ok(Self {
+            clerk,
+            service_tokens,
+            clerk_webhook_secret,
+            stripe_webhook_secret: secret(raw.stripe_webhook_secret),
+            cors_allowed_origins: list(raw.cors_allowed_origins.as_deref()),
+        })
+    }
+}
+
 // ---------------------------------------------------------------- user-api
 
 #[derive(Deserialize)]
@@ -313,6 +438,7 @@ pub struct ApiConfig {
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
     pub payments: PaymentsSettings,
+    pub auth: AuthSettings,
 }
 
 impl ApiConfig {
@@ -339,6 +465,7 @@ impl ApiConfig {
             database: DatabaseSettings::check(read(&vars)?)?,
             telemetry: TelemetrySettings::check(read(&vars)?)?,
             payments: PaymentsSettings::check(read(&vars)?)?,
+            auth: AuthSettings::check(read(&vars)?)?,
         })
     }
 }
@@ -494,6 +621,26 @@ fn parse_properties(list: &str) -> Result<Vec<(String, KafkaClient, Secret)>, Co
         .collect()
 }
 
+// ---------------------------------------------------------------- user-api migrate
+
+/// What `user-api migrate` reads: only the database and logging parts, so a
+/// migration Job needs no Stripe or Clerk settings.
+#[derive(Debug, Clone)]
+pub struct MigrateConfig {
+    pub database: DatabaseSettings,
+    pub telemetry: TelemetrySettings,
+}
+
+impl MigrateConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let vars: Vec<_> = std::env::vars().collect();
+        Ok(Self {
+            database: DatabaseSettings::check(read(&vars)?)?,
+            telemetry: TelemetrySettings::check(read(&vars)?)?,
+        })
+    }
+}
+
 // ---------------------------------------------------------------- user-worker
 
 #[derive(Deserialize)]
@@ -548,8 +695,56 @@ mod tests {
     }
 
     #[test]
+    fn auth_settings() {
+        let err = ApiConfig::from_vars(vars(&[])).unwrap_err().to_string();
+        assert!(
+            err.contains("CLERK_JWKS_URL"),
+            "clerk is the default mode: {err}"
+        );
+        let err = ApiConfig::from_vars(vars(&[("CLERK_JWKS_URL", "http://x/jwks")])).unwrap_err();
+        assert!(err.to_string().contains("CLERK_ISSUER"));
+        let err = ApiConfig::from_vars(vars(&[("AUTH_MODE", "open")])).unwrap_err();
+        assert!(err.to_string().contains("AUTH_MODE"));
+        let c = ApiConfig::from_vars(vars(&[
+            ("CLERK_JWKS_URL", "http://x/jwks"),
+            ("CLERK_ISSUER", "https://clerk.example.com"),
+            (
+                "CLERK_AUTHORIZED_PARTIES",
+                "https://app.example.com, http://localhost:5173",
+            ),
+            (
+                "SERVICE_TOKENS",
+                "orchestrator-token-0001,orchestrator-token-0002",
+            ),
+            ("CLERK_WEBHOOK_SECRET", "whsec_c2VjcmV0"),
+            ("CORS_ALLOWED_ORIGINS", "http://localhost:5173"),
+        ]))
+        .unwrap();
+        let clerk = c.auth.clerk.as_ref().unwrap();
+        assert_eq!(
+            clerk.authorized_parties,
+            ["https://app.example.com", "http://localhost:5173"]
+        );
+        assert_eq!(c.auth.service_tokens.len(), 2);
+        let printed = format!("{c:?}");
+        assert!(
+            !printed.contains("orchestrator-token") && !printed.contains("c2VjcmV0"),
+            "{printed}"
+        );
+        let err = ApiConfig::from_vars(vars(&[("AUTH_MODE", "none"), ("SERVICE_TOKENS", "short")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("SERVICE_TOKENS"));
+        let err = ApiConfig::from_vars(vars(&[
+            ("AUTH_MODE", "none"),
+            ("CLERK_WEBHOOK_SECRET", "plain"),
+        ]))
+        .unwrap_err();
+        assert!(err.to_string().contains("CLERK_WEBHOOK_SECRET"));
+    }
+
+    #[test]
     fn defaults_work_on_a_developer_machine() {
-        let c = ApiConfig::from_vars(vars(&[])).unwrap();
+        let c = ApiConfig::from_vars(vars(&[("AUTH_MODE", "none")])).unwrap();
         assert_eq!(c.listen_addr.to_string(), "0.0.0.0:3000");
         assert_eq!(c.database.pg_config().get_dbname(), Some("userservice"));
         assert_eq!(c.database.pool_size, 8);
@@ -634,6 +829,7 @@ mod tests {
     #[test]
     fn secrets_are_not_printed() {
         let c = ApiConfig::from_vars(vars(&[
+            ("AUTH_MODE", "none"),
             ("STRIPE_SECRET_KEY", "sk_test_supersecret"),
             ("DATABASE_URL", "postgres://u:hunter2@db/x"),
         ]))

@@ -10,6 +10,7 @@
 //!
 //! `config` and `telemetry` are read by the binaries; `startup` assembles the API.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -18,4 +19,5 @@ pub mod payments;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;
 pub mod worker;

@@ -326,6 +326,40 @@ impl UserService {
             .ok_or(ServiceError::UserNotFound)
     }
 
+    /// A Clerk `user.deleted`: removes the user. Deleting an absent user is fine.
+    pub async fn delete_user(&self, id: &ClerkUserId) -> Result<()> {
+        self.repo.delete_user(id).await?;
+        Ok(())
+    }
+
+    /// A Stripe `payment_method.detached`: the card is no longer usable.
+    pub async fn payment_method_detached(&self, payment_method_id: &str) -> Result<()> {
+        self.repo.forget_payment_method(payment_method_id).await?;
+        Ok(())
+    }
+
+    /// A Stripe `customer.deleted`: forget the customer and its card.
+    pub async fn customer_deleted(&self, customer_id: &str) -> Result<()> {
+        self.repo.forget_customer(customer_id).await?;
+        Ok(())
+    }
+
+    /// Applies a webhook delivery once: `apply` runs unless this delivery was
+    /// applied before; `Ok(false)` when it was a repeat. The delivery is recorded
+    /// only after `apply` succeeded, so a failed one is applied on redelivery.
+    pub async fn once<F, Fut>(&self, source: &str, delivery_id: &str, apply: F) -> Result<bool>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<()>>,
+    {
+        if self.repo.delivery_seen(source, delivery_id).await? {
+            return Ok(false);
+        }
+        apply().await?;
+        self.repo.record_delivery(source, delivery_id).await?;
+        Ok(true)
+    }
+
     /// Forgets the stored card (both DELETE payment routes). Idempotent.
     pub async fn remove_card(&self, id: &ClerkUserId) -> Result<()> {
         found(self.repo.clear_card(id).await?)

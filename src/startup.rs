@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::auth::Authenticator;
 use crate::config::ApiConfig;
 use crate::db::{self, DbError, Repository};
+use crate::http::WebhookSecrets;
 use crate::payments::{self, PaymentsGateway};
 use crate::service::UserService;
 
@@ -25,12 +27,17 @@ pub enum StartupError {
     Migrate(#[from] DbError),
     #[error("payments: {0}")]
     Payments(#[from] payments::PaymentsError),
+    #[error("authentication: {0}")]
+    Auth(String),
 }
 
 /// A bound, ready-to-run API.
 pub struct Api {
     listener: TcpListener,
     service: Arc<UserService>,
+    authenticator: Authenticator,
+    webhooks: WebhookSecrets,
+    cors_origins: Vec<String>,
     shutdown_timeout: Duration,
 }
 
@@ -50,6 +57,7 @@ impl Api {
             let applied = db::migrate(&config.database).await?;
             tracing::info!(applied, "database migrated");
         }
+        let authenticator = Authenticator::new(&config.auth).map_err(StartupError::Auth)?;
         let pool = db::build_pool(&config.database);
         let repo = Repository::new(pool, config.database.timeout);
         let listener = TcpListener::bind(config.listen_addr)
@@ -61,6 +69,12 @@ impl Api {
         Ok(Self {
             listener,
             service: Arc::new(UserService::new(repo, payments)),
+            authenticator,
+            webhooks: WebhookSecrets {
+                clerk: config.auth.clerk_webhook_secret.clone(),
+                stripe: config.auth.stripe_webhook_secret.clone(),
+            },
+            cors_origins: config.auth.cors_allowed_origins.clone(),
             shutdown_timeout: config.shutdown_timeout,
         })
     }
@@ -81,7 +95,13 @@ impl Api {
             tracing::info!("shutting down: no new connections, draining in-flight requests");
             let _ = started_tx.send(());
         };
-        let server = warp::serve(crate::http::app(self.service))
+        let app = crate::http::app(
+            self.service,
+            self.authenticator,
+            self.webhooks,
+            &self.cors_origins,
+        );
+        let server = warp::serve(app)
             .incoming(self.listener)
             .graceful(signal)
             .run();

@@ -28,7 +28,11 @@ fn invalid_configuration_stops_start_up_with_one_line_naming_the_variable() {
         ("LOG_FORMAT", "xml"),
         ("DATABASE_URL", "mysql://root@db"),
     ] {
-        let out = Command::new(BIN).env(var, value).output().unwrap();
+        let out = Command::new(BIN)
+            .env("AUTH_MODE", "none")
+            .env(var, value)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{var}");
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
@@ -63,6 +67,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
     let mut child = tokio::process::Command::new(BIN)
         .env("DATABASE_URL", db.url())
         .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("AUTH_MODE", "none")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

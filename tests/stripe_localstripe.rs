@@ -13,8 +13,9 @@ use userlib::config::PaymentsSettings;
 const KEY: &str = "sk_test_localstripe";
 
 fn base() -> String {
-    std::env::var("LOCALSTRIPE_URL")
-        .expect("LOCALSTRIPE_URL is not set: run the tests through scripts/test, which starts localstripe")
+    std::env::var("LOCALSTRIPE_URL").expect(
+        "LOCALSTRIPE_URL is not set: run the tests through scripts/test, which starts localstripe",
+    )
 }
 
 /// Creates a card PaymentMethod the way Stripe.js would on the frontend.
@@ -40,8 +41,13 @@ async fn card_payment_method(http: &reqwest::Client, number: &str) -> String {
 
 #[tokio::test]
 async fn customer_card_attach_default_retrieve_store_and_a_declined_card() {
-    let payments = userlib::payments::from_settings(&PaymentsSettings::stripe(KEY, &base())).unwrap();
-    let app = TestApp::spawn_with(Options { payments, ..Default::default() }).await;
+    let payments =
+        userlib::payments::from_settings(&PaymentsSettings::stripe(KEY, &base())).unwrap();
+    let app = TestApp::spawn_with(Options {
+        payments,
+        ..Default::default()
+    })
+    .await;
     let id = format!("user_ls{}", uuid::Uuid::new_v4().simple());
 
     let (status, body) = app
@@ -51,13 +57,23 @@ async fn customer_card_attach_default_retrieve_store_and_a_declined_card() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let customer = body["user"]["stripeCustomerId"].as_str().expect("customer created").to_owned();
+    let customer = body["user"]["stripeCustomerId"]
+        .as_str()
+        .expect("customer created")
+        .to_owned();
     assert!(customer.starts_with("cus_"));
-    assert_eq!(body["user"]["stripeConnectAccountId"], json!(null), "localstripe has no Connect");
+    assert_eq!(
+        body["user"]["stripeConnectAccountId"],
+        json!(null),
+        "localstripe has no Connect"
+    );
 
     let pm = card_payment_method(&app.http, "4242424242424242").await;
     let (status, body) = app
-        .post_json(&format!("/api/user/{id}/payment-methods"), &json!({"payment_method_id": pm}))
+        .post_json(
+            &format!("/api/user/{id}/payment-methods"),
+            &json!({"payment_method_id": pm}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["payment_info"]["payment_method_id"], pm.as_str());
@@ -76,7 +92,10 @@ async fn customer_card_attach_default_retrieve_store_and_a_declined_card() {
         .json()
         .await
         .unwrap();
-    assert_eq!(stripe_customer["invoice_settings"]["default_payment_method"], pm.as_str());
+    assert_eq!(
+        stripe_customer["invoice_settings"]["default_payment_method"],
+        pm.as_str()
+    );
     assert_eq!(stripe_customer["metadata"]["clerk_user_id"], id.as_str());
 
     // Our side: GET payment shows it.
@@ -88,7 +107,10 @@ async fn customer_card_attach_default_retrieve_store_and_a_declined_card() {
     let before = app.snapshot().await;
     let declined = card_payment_method(&app.http, "4000000000000002").await;
     let got = app
-        .post_json(&format!("/api/user/{id}/payment-methods"), &json!({"payment_method_id": declined}))
+        .post_json(
+            &format!("/api/user/{id}/payment-methods"),
+            &json!({"payment_method_id": declined}),
+        )
         .await;
     assert_error(&got, 400);
     assert_eq!(got.1["description"], got.1["message"]);

@@ -109,6 +109,18 @@ const STORE_CARD: &str = "UPDATE users SET card_payment_method_id = $2, card_bra
 const CLEAR_CARD: &str = "UPDATE users SET card_payment_method_id = NULL, card_brand = NULL, card_last4 = NULL, \
        card_exp_month = NULL, card_exp_year = NULL, card_updated_at = NULL, updated_at = now() \
      WHERE clerk_user_id = $1";
+const DELETE_USER: &str = "DELETE FROM users WHERE clerk_user_id = $1";
+const FORGET_PAYMENT_METHOD: &str = "UPDATE users SET card_payment_method_id = NULL, card_brand = NULL, \
+       card_last4 = NULL, card_exp_month = NULL, card_exp_year = NULL, card_updated_at = NULL, updated_at = now() \
+     WHERE card_payment_method_id = $1";
+const FORGET_CUSTOMER: &str = "UPDATE users SET stripe_customer_id = NULL, stripe_customer_idem_key = NULL, \
+       card_payment_method_id = NULL, card_brand = NULL, card_last4 = NULL, card_exp_month = NULL, \
+       card_exp_year = NULL, card_updated_at = NULL, updated_at = now() \
+     WHERE stripe_customer_id = $1";
+const DELIVERY_SEEN: &str =
+    "SELECT 1 FROM webhook_deliveries WHERE source = $1 AND delivery_id = $2";
+const RECORD_DELIVERY: &str = "INSERT INTO webhook_deliveries (source, delivery_id) VALUES ($1, $2) \
+     ON CONFLICT DO NOTHING";
 const USER_IDS_ALL: &str =
     "SELECT clerk_user_id FROM users WHERE clerk_user_id > $1 ORDER BY clerk_user_id";
 const USER_IDS_PAGE: &str =
@@ -349,6 +361,42 @@ impl Repository {
             Ok(row.map(|r| card_from_row(&r, 0).expect("RETURNING yields a whole card")))
         })
         .await
+    }
+
+    /// Deletes the user; `false` when there was none.
+    pub async fn delete_user(&self, id: &ClerkUserId) -> Result<bool, DbError> {
+        self.execute(DELETE_USER, &[&id.as_str()]).await
+    }
+
+    /// Forgets the card of whichever user stores this payment method.
+    pub async fn forget_payment_method(&self, payment_method_id: &str) -> Result<bool, DbError> {
+        self.execute(FORGET_PAYMENT_METHOD, &[&payment_method_id])
+            .await
+    }
+
+    /// Forgets a deleted Stripe customer (and the card that belonged to it).
+    pub async fn forget_customer(&self, customer_id: &str) -> Result<bool, DbError> {
+        self.execute(FORGET_CUSTOMER, &[&customer_id]).await
+    }
+
+    /// Whether a webhook delivery was already applied.
+    pub async fn delivery_seen(&self, source: &str, delivery_id: &str) -> Result<bool, DbError> {
+        self.deadline(async {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached(DELIVERY_SEEN).await?;
+            Ok(client
+                .query_opt(&stmt, &[&source, &delivery_id])
+                .await?
+                .is_some())
+        })
+        .await
+    }
+
+    /// Records an applied webhook delivery.
+    pub async fn record_delivery(&self, source: &str, delivery_id: &str) -> Result<(), DbError> {
+        self.execute(RECORD_DELIVERY, &[&source, &delivery_id])
+            .await
+            .map(drop)
     }
 
     /// Forgets the stored card; `false` when there is no such user.

@@ -19,18 +19,26 @@ pub fn json() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
         .and(warp::body::stream())
         .and_then(
             |content_type: Option<String>, length: Option<u64>, body| async move {
-                read(content_type.as_deref(), length, body)
+                let is_json = content_type.as_deref().is_some_and(is_json_media_type);
+                read(is_json, length, body)
                     .await
                     .map_err(warp::reject::custom)
             },
         )
 }
 
-async fn read<S, B>(
-    content_type: Option<&str>,
-    length: Option<u64>,
-    body: S,
-) -> Result<Bytes, ApiError>
+/// The raw body, whatever its content type (signed webhooks: the signature is
+/// over the exact bytes), with the same size limit.
+pub fn raw() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
+    warp::header::optional::<u64>("content-length")
+        .and(warp::body::stream())
+        .and_then(|length: Option<u64>, body| async move {
+            read(true, length, body).await.map_err(warp::reject::custom)
+        })
+}
+
+/// Reads at most [`MAX_BODY_BYTES`]; a non-empty body must be JSON (`is_json`).
+async fn read<S, B>(is_json: bool, length: Option<u64>, body: S) -> Result<Bytes, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
@@ -40,7 +48,6 @@ where
         Some(n) if n > MAX_BODY_BYTES as u64 => return Err(ApiError::PayloadTooLarge),
         _ => {}
     }
-    let is_json = content_type.is_some_and(is_json_media_type);
     let mut body = std::pin::pin!(body);
     let mut buf = BytesMut::new();
     while let Some(chunk) = body.next().await {

@@ -14,10 +14,12 @@ use warp::http::StatusCode;
 use warp::reject::{self, Rejection};
 use warp::reply::Response;
 
+use crate::auth::AuthError;
 use crate::db::Conflict;
 use crate::domain::ValidationError;
 use crate::payments::PaymentsError;
 use crate::service::ServiceError;
+use crate::webhooks::WebhookError;
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -34,6 +36,10 @@ pub enum ApiError {
     PayloadTooLarge,
     UnreadableBody,
     InvalidQuery(Cow<'static, str>),
+    Unauthorized(AuthError),
+    Forbidden,
+    Webhook(WebhookError),
+    WebhookNotConfigured,
     Service(ServiceError),
 }
 
@@ -71,6 +77,13 @@ impl ApiError {
             PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "Request body is too large".into()),
             UnreadableBody => (S::BAD_REQUEST, "Request body could not be read".into()),
             InvalidQuery(m) => (S::BAD_REQUEST, m.as_ref().into()),
+            // Never why a token failed: only that it did.
+            Unauthorized(AuthError::Missing) => (S::UNAUTHORIZED, "Authentication required".into()),
+            Unauthorized(AuthError::Invalid) => (S::UNAUTHORIZED, "Invalid token".into()),
+            Forbidden => (S::FORBIDDEN, "Forbidden".into()),
+            Webhook(WebhookError::BadPayload) => (S::BAD_REQUEST, "Invalid webhook payload".into()),
+            Webhook(_) => (S::BAD_REQUEST, "Invalid webhook signature".into()),
+            WebhookNotConfigured => (S::SERVICE_UNAVAILABLE, "Webhook is not configured".into()),
             Service(e) => service_status(e),
         }
     }
@@ -169,6 +182,11 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "Content-Type must be application/json",
         )
+    } else if rejection
+        .find::<warp::filters::cors::CorsForbidden>()
+        .is_some()
+    {
+        (StatusCode::FORBIDDEN, "Origin not allowed")
     } else if rejection.find::<reject::InvalidHeader>().is_some()
         || rejection.find::<reject::MissingHeader>().is_some()
     {

@@ -13,6 +13,7 @@ use warp::reply::{Reply, Response};
 
 use super::error::{ApiError, render};
 use super::wire::{self, CardWire, PaymentInfoWire, UserWire};
+use crate::auth::{Access, Caller};
 use crate::db::UserIdStream;
 use crate::domain::{ClerkUserId, RatingKind};
 use crate::service::{MAX_PAGE_SIZE, UserService};
@@ -26,6 +27,26 @@ fn respond(result: Result<Response>) -> Response {
 
 fn user_id(raw: String) -> Result<ClerkUserId> {
     Ok(ClerkUserId::parse(raw)?)
+}
+
+/// The path's user id, if the caller may act on it with `access`.
+fn allowed_user(raw: String, caller: &Caller, service_only: bool) -> Result<ClerkUserId> {
+    let id = user_id(raw)?;
+    let access = if service_only {
+        Access::ServiceOnly
+    } else {
+        Access::SelfOrService(&id)
+    };
+    allow(caller, access)?;
+    Ok(id)
+}
+
+fn allow(caller: &Caller, access: Access<'_>) -> Result<()> {
+    if caller.may(access) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
 }
 
 #[derive(Serialize)]
@@ -81,10 +102,15 @@ pub async fn ready(svc: Svc) -> Response {
     }
 }
 
-pub async fn get_user(raw_id: String, query: wire::UserQuery, svc: Svc) -> Response {
+pub async fn get_user(
+    raw_id: String,
+    caller: Caller,
+    query: wire::UserQuery,
+    svc: Svc,
+) -> Response {
     respond(
         async {
-            let user = svc.get_user(&user_id(raw_id)?).await?;
+            let user = svc.get_user(&allowed_user(raw_id, &caller, false)?).await?;
             Ok(wire::ok(&UserWire::new(
                 &user,
                 query.include_payment_details(),
@@ -95,7 +121,7 @@ pub async fn get_user(raw_id: String, query: wire::UserQuery, svc: Svc) -> Respo
     )
 }
 
-pub async fn get_payment(raw_id: String, svc: Svc) -> Response {
+pub async fn get_payment(raw_id: String, caller: Caller, svc: Svc) -> Response {
     #[derive(Serialize)]
     struct Answer<'a> {
         success: bool,
@@ -103,7 +129,9 @@ pub async fn get_payment(raw_id: String, svc: Svc) -> Response {
     }
     respond(
         async {
-            let card = svc.stored_card(&user_id(raw_id)?).await?;
+            let card = svc
+                .stored_card(&allowed_user(raw_id, &caller, false)?)
+                .await?;
             Ok(wire::ok(&Answer {
                 success: true,
                 payment_info: (&card).into(),
@@ -113,7 +141,7 @@ pub async fn get_payment(raw_id: String, svc: Svc) -> Response {
     )
 }
 
-pub async fn get_connect_account(raw_id: String, svc: Svc) -> Response {
+pub async fn get_connect_account(raw_id: String, caller: Caller, svc: Svc) -> Response {
     #[derive(Serialize)]
     struct Answer<'a> {
         success: bool,
@@ -121,7 +149,9 @@ pub async fn get_connect_account(raw_id: String, svc: Svc) -> Response {
     }
     respond(
         async {
-            let account = svc.connect_account(&user_id(raw_id)?).await?;
+            let account = svc
+                .connect_account(&allowed_user(raw_id, &caller, false)?)
+                .await?;
             Ok(wire::ok(&Answer {
                 success: true,
                 stripe_connect_account_id: account.as_deref(),
@@ -131,7 +161,12 @@ pub async fn get_connect_account(raw_id: String, svc: Svc) -> Response {
     )
 }
 
-pub async fn put_connect_account(raw_id: String, body: Bytes, svc: Svc) -> Response {
+pub async fn put_connect_account(
+    raw_id: String,
+    caller: Caller,
+    body: Bytes,
+    svc: Svc,
+) -> Response {
     #[derive(Serialize)]
     struct Answer<'a> {
         success: bool,
@@ -140,7 +175,7 @@ pub async fn put_connect_account(raw_id: String, body: Bytes, svc: Svc) -> Respo
     }
     respond(
         async {
-            let id = user_id(raw_id)?;
+            let id = allowed_user(raw_id, &caller, true)?;
             let account = wire::parse::<wire::ConnectAccountRequest>(&body)?.into_domain()?;
             svc.set_connect_account(&id, &account).await?;
             Ok(wire::ok(&Answer {
@@ -156,7 +191,13 @@ pub async fn put_connect_account(raw_id: String, body: Bytes, svc: Svc) -> Respo
     )
 }
 
-pub async fn update_rating(kind: RatingKind, raw_id: String, body: Bytes, svc: Svc) -> Response {
+pub async fn update_rating(
+    kind: RatingKind,
+    raw_id: String,
+    caller: Caller,
+    body: Bytes,
+    svc: Svc,
+) -> Response {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Answer {
@@ -169,7 +210,7 @@ pub async fn update_rating(kind: RatingKind, raw_id: String, body: Bytes, svc: S
     }
     respond(
         async {
-            let id = user_id(raw_id)?;
+            let id = allowed_user(raw_id, &caller, true)?;
             let rating = wire::parse::<wire::RatingRequest>(&body)?.into_domain()?;
             svc.set_rating(&id, kind, rating).await?;
             let value = Some(rating.value());
@@ -192,7 +233,7 @@ pub async fn update_rating(kind: RatingKind, raw_id: String, body: Bytes, svc: S
     )
 }
 
-pub async fn create_temp_user(body: Bytes, svc: Svc) -> Response {
+pub async fn create_temp_user(caller: Caller, body: Bytes, svc: Svc) -> Response {
     #[derive(Serialize)]
     struct Answer<'a> {
         success: bool,
@@ -201,6 +242,7 @@ pub async fn create_temp_user(body: Bytes, svc: Svc) -> Response {
     }
     respond(
         async {
+            allow(&caller, Access::ServiceOnly)?;
             let new = wire::parse::<wire::TempUserRequest>(&body)?.into_domain()?;
             let user = svc.create_temp_user(&new).await?;
             Ok(wire::json(
@@ -221,7 +263,7 @@ pub async fn create_temp_user(body: Bytes, svc: Svc) -> Response {
     )
 }
 
-pub async fn sync_from_frontend(body: Bytes, svc: Svc) -> Response {
+pub async fn sync_from_frontend(caller: Caller, body: Bytes, svc: Svc) -> Response {
     #[derive(Serialize)]
     struct Answer<'a> {
         success: bool,
@@ -232,6 +274,7 @@ pub async fn sync_from_frontend(body: Bytes, svc: Svc) -> Response {
     respond(
         async {
             let (profile, provision) = wire::parse::<wire::SyncRequest>(&body)?.into_domain()?;
+            allow(&caller, Access::SelfOrService(&profile.clerk_user_id))?;
             let (user, created) = svc.sync_user(&profile, provision).await?;
             Ok(wire::ok(&Answer {
                 success: true,
@@ -248,7 +291,7 @@ pub async fn sync_from_frontend(body: Bytes, svc: Svc) -> Response {
     )
 }
 
-pub async fn put_payment(raw_id: String, body: Bytes, svc: Svc) -> Response {
+pub async fn put_payment(raw_id: String, caller: Caller, body: Bytes, svc: Svc) -> Response {
     #[derive(Serialize)]
     struct Answer<'a> {
         success: bool,
@@ -257,7 +300,7 @@ pub async fn put_payment(raw_id: String, body: Bytes, svc: Svc) -> Response {
     }
     respond(
         async {
-            let id = user_id(raw_id)?;
+            let id = allowed_user(raw_id, &caller, false)?;
             let pm = wire::parse::<wire::UpdatePaymentRequest>(&body)?.into_domain()?;
             let card = svc.update_payment_method(&id, &pm).await?;
             Ok(wire::ok(&Answer {
@@ -271,7 +314,7 @@ pub async fn put_payment(raw_id: String, body: Bytes, svc: Svc) -> Response {
 }
 
 /// Errors of this route also carry `description`, the key its clients read.
-pub async fn add_payment_method(raw_id: String, body: Bytes, svc: Svc) -> Response {
+pub async fn add_payment_method(raw_id: String, caller: Caller, body: Bytes, svc: Svc) -> Response {
     #[derive(Serialize)]
     struct Answer<'a> {
         success: bool,
@@ -279,7 +322,7 @@ pub async fn add_payment_method(raw_id: String, body: Bytes, svc: Svc) -> Respon
         payment_info: CardWire<'a>,
     }
     let result: Result<Response> = async {
-        let id = user_id(raw_id)?;
+        let id = allowed_user(raw_id, &caller, false)?;
         let pm = wire::parse::<wire::AddPaymentMethodRequest>(&body)?.into_domain()?;
         let card = svc.add_payment_method(&id, &pm).await?;
         Ok(wire::ok(&Answer {
@@ -292,17 +335,18 @@ pub async fn add_payment_method(raw_id: String, body: Bytes, svc: Svc) -> Respon
     result.unwrap_or_else(|e| render(&e, true))
 }
 
-pub async fn delete_payment(raw_id: String, svc: Svc) -> Response {
+pub async fn delete_payment(raw_id: String, caller: Caller, svc: Svc) -> Response {
     respond(
         async {
-            svc.remove_card(&user_id(raw_id)?).await?;
+            svc.remove_card(&allowed_user(raw_id, &caller, false)?)
+                .await?;
             Ok(message("Payment method removed"))
         }
         .await,
     )
 }
 
-pub async fn list_users(query: wire::ListQuery, svc: Svc) -> Response {
+pub async fn list_users(caller: Caller, query: wire::ListQuery, svc: Svc) -> Response {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Page<'a> {
@@ -312,6 +356,7 @@ pub async fn list_users(query: wire::ListQuery, svc: Svc) -> Response {
     }
     respond(
         async {
+            allow(&caller, Access::ServiceOnly)?;
             let after = query
                 .after
                 .map(ClerkUserId::parse)

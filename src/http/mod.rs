@@ -1,10 +1,12 @@
 //! The HTTP edge (`user-api`): warp filters, handlers, wire types, the one
 //! `recover`, and the per-request tracing span (request id) and access log.
 
+mod auth;
 mod body;
 mod error;
 mod handlers;
 mod routes;
+mod webhooks;
 mod wire;
 
 use std::sync::Arc;
@@ -13,14 +15,27 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use crate::auth::Authenticator;
 use crate::service::UserService;
 
 pub use body::MAX_BODY_BYTES;
+pub use webhooks::WebhookSecrets;
 
-/// The complete filter `user-api` serves: routes, errors as JSON, a tracing span
-/// per request carrying its request id, and one access log line per request.
-pub fn app(service: Arc<UserService>) -> BoxedFilter<(Response,)> {
-    routes::api(service)
+/// The complete filter `user-api` serves: routes, CORS, errors as JSON, a
+/// tracing span per request carrying its request id, and one access log line per
+/// request.
+pub fn app(
+    service: Arc<UserService>,
+    authenticator: Authenticator,
+    webhooks: WebhookSecrets,
+    cors_origins: &[String],
+) -> BoxedFilter<(Response,)> {
+    let state = routes::State {
+        service,
+        authenticator,
+        webhooks: Arc::new(webhooks),
+    };
+    routes::api(state, cors_origins)
         .with(warp::log::custom(access_log))
         .with(warp::trace(request_span))
         .map(warp::reply::Reply::into_response)

@@ -10,13 +10,26 @@ use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
+use std::sync::Arc;
+
+use super::auth;
 use super::body;
 use super::error;
 use super::handlers::{self, Svc};
+use super::webhooks::WebhookSecrets;
+use crate::auth::Authenticator;
 use crate::domain::RatingKind;
 
 fn with_svc(svc: Svc) -> impl Filter<Extract = (Svc,), Error = Infallible> + Clone {
     warp::any().map(move || svc.clone())
+}
+
+/// Everything the routes need.
+#[derive(Clone)]
+pub struct State {
+    pub service: Svc,
+    pub authenticator: Authenticator,
+    pub webhooks: Arc<WebhookSecrets>,
 }
 
 /// `/user/{id}` followed by `tail` path segments.
@@ -35,9 +48,31 @@ macro_rules! user_path {
 }
 
 /// The routes without the `/api` prefix.
-fn routes(svc: Svc) -> BoxedFilter<(Response,)> {
+fn routes(state: State) -> BoxedFilter<(Response,)> {
+    let svc = state.service.clone();
     let s = || with_svc(svc.clone());
     let json = body::json;
+    let auth = || auth::caller(state.authenticator.clone());
+    let secrets = state.webhooks.clone();
+    let webhook_secrets = move || {
+        let secrets = secrets.clone();
+        warp::any().map(move || secrets.clone())
+    };
+
+    let clerk_webhook = warp::path!("webhooks" / "clerk")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(body::raw())
+        .and(webhook_secrets())
+        .and(s())
+        .then(super::webhooks::clerk_webhook);
+    let stripe_webhook = warp::path!("webhooks" / "stripe")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(body::raw())
+        .and(webhook_secrets())
+        .and(s())
+        .then(super::webhooks::stripe_webhook);
 
     let health = warp::path!("health")
         .and(warp::get())
@@ -49,63 +84,79 @@ fn routes(svc: Svc) -> BoxedFilter<(Response,)> {
 
     let list_users = warp::path!("user" / "list-users")
         .and(warp::get())
+        .and(auth())
         .and(warp::query::<super::wire::ListQuery>())
         .and(s())
         .then(handlers::list_users);
     let temp = warp::path!("user" / "temp")
         .and(warp::post())
+        .and(auth())
         .and(json())
         .and(s())
         .then(handlers::create_temp_user);
     let sync = warp::path!("user" / "sync-from-frontend")
         .and(warp::post())
+        .and(auth())
         .and(json())
         .and(s())
         .then(handlers::sync_from_frontend);
 
     let get_user = user_path!()
         .and(warp::get())
+        .and(auth())
         .and(warp::query::<super::wire::UserQuery>())
         .and(s())
         .then(handlers::get_user);
 
     let get_payment = user_path!("payment")
         .and(warp::get())
+        .and(auth())
         .and(s())
         .then(handlers::get_payment);
     let put_payment = user_path!("payment")
         .and(warp::put())
+        .and(auth())
         .and(json())
         .and(s())
         .then(handlers::put_payment);
     let delete_payment = user_path!("payment")
         .and(warp::delete())
+        .and(auth())
         .and(s())
         .then(handlers::delete_payment);
 
     let get_connect = user_path!("connect-account")
         .and(warp::get())
+        .and(auth())
         .and(s())
         .then(handlers::get_connect_account);
     let put_connect = user_path!("connect-account")
         .and(warp::put())
+        .and(auth())
         .and(json())
         .and(s())
         .then(handlers::put_connect_account);
 
     let customer_rating = user_path!("update-customer-rating")
         .and(warp::post())
+        .and(auth())
         .and(json())
         .and(s())
-        .then(|id, body, svc| handlers::update_rating(RatingKind::Customer, id, body, svc));
+        .then(|id, caller, body, svc| {
+            handlers::update_rating(RatingKind::Customer, id, caller, body, svc)
+        });
     let runner_rating = user_path!("update-runner-rating")
         .and(warp::post())
+        .and(auth())
         .and(json())
         .and(s())
-        .then(|id, body, svc| handlers::update_rating(RatingKind::Runner, id, body, svc));
+        .then(|id, caller, body, svc| {
+            handlers::update_rating(RatingKind::Runner, id, caller, body, svc)
+        });
 
     let add_payment_method = user_path!("payment-methods")
         .and(warp::post())
+        .and(auth())
         .and(json())
         .and(s())
         .then(handlers::add_payment_method)
@@ -113,11 +164,16 @@ fn routes(svc: Svc) -> BoxedFilter<(Response,)> {
         .unify();
     let delete_payment_methods = user_path!("payment-methods")
         .and(warp::delete())
+        .and(auth())
         .and(s())
         .then(handlers::delete_payment);
 
     health
         .or(ready)
+        .unify()
+        .or(clerk_webhook)
+        .unify()
+        .or(stripe_webhook)
         .unify()
         .or(list_users)
         .unify()
@@ -150,14 +206,23 @@ fn routes(svc: Svc) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// The whole API: routes at the root and under `/api`, errors recovered into JSON.
-pub fn api(svc: Svc) -> BoxedFilter<(Response,)> {
-    let routes = routes(svc);
-    warp::path("api")
-        .and(routes.clone())
-        .or(routes)
-        .unify()
-        .recover(error::recover)
-        .unify()
-        .boxed()
+/// The whole API: routes at the root and under `/api`, CORS for the browser
+/// origins configured, errors recovered into JSON.
+pub fn api(state: State, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
+    let routes = routes(state);
+    let both = warp::path("api").and(routes.clone()).or(routes).unify();
+    let both = if cors_origins.is_empty() {
+        both.boxed()
+    } else {
+        let cors = warp::cors()
+            .allow_origins(cors_origins.iter().map(String::as_str))
+            .allow_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+            .allow_headers(["authorization", "content-type"])
+            .allow_credentials(true)
+            .max_age(600);
+        both.with(cors)
+            .map(warp::reply::Reply::into_response)
+            .boxed()
+    };
+    both.recover(error::recover).unify().boxed()
 }

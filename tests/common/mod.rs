@@ -8,6 +8,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of the harness
 
+pub mod clerk;
 pub mod kafka;
 pub mod proxy;
 pub mod stripe;
@@ -148,6 +149,8 @@ pub struct TestApp {
 pub struct Options {
     pub through_proxy: bool,
     pub payments: Arc<dyn PaymentsGateway>,
+    /// Extra environment for the app's configuration (auth tests set Clerk's).
+    pub env: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -155,6 +158,7 @@ impl Default for Options {
         Self {
             through_proxy: false,
             payments: Arc::new(NotConfigured),
+            env: vec![("AUTH_MODE".into(), "none".into())],
         }
     }
 }
@@ -186,12 +190,13 @@ impl TestApp {
             Some(p) => db.url_via(p.addr()),
             None => db.url(),
         };
-        let mut config = ApiConfig::from_vars([
+        let mut vars = vec![
             ("LISTEN_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("DATABASE_URL".to_string(), url),
             ("DATABASE_POOL_SIZE".to_string(), "4".to_string()),
-        ])
-        .expect("test configuration");
+        ];
+        vars.extend(options.env);
+        let mut config = ApiConfig::from_vars(vars).expect("test configuration");
         config.migrate_on_start = false;
         let api = Api::build_with(&config, options.payments)
             .await

@@ -1,0 +1,210 @@
+//! Who is calling, and what they may do.
+//!
+//! The frontend sends the Clerk session token it already holds (a RS256 JWT, as
+//! `Authorization: Bearer …` or the `__session` cookie); backend callers send a
+//! service token. [`Authenticator`] turns either into a [`Caller`];
+//! [`Caller::may`] applies the access table of the README. Failures say no more
+//! than "invalid token" to the client; the reason is logged at debug level.
+
+mod jwks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::config::{AuthSettings, ClerkKeys, ClerkSettings};
+use crate::domain::ClerkUserId;
+
+/// An authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// A signed-in user (the token's `sub`).
+    User(ClerkUserId),
+    /// A backend service (service token), or anyone when `AUTH_MODE=none`.
+    Service,
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy)]
+pub enum Access<'a> {
+    /// The user themself, or a service.
+    SelfOrService(&'a ClerkUserId),
+    /// Services only (payout destinations, ratings, listing, temp users).
+    ServiceOnly,
+}
+
+impl Caller {
+    pub fn may(&self, access: Access<'_>) -> bool {
+        match (self, access) {
+            (Caller::Service, _) => true,
+            (Caller::User(me), Access::SelfOrService(id)) => me == id,
+            (Caller::User(_), Access::ServiceOnly) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing credentials")]
+    Missing,
+    #[error("invalid token")]
+    Invalid,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    azp: Option<String>,
+}
+
+/// Verifies credentials. Cheap to share (`Arc` inside).
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    clerk: Option<Clerk>,
+    /// SHA-256 of each service token: equal lengths for a constant-time compare.
+    service_tokens: Vec<[u8; 32]>,
+}
+
+struct Clerk {
+    keys: Keys,
+    validation: Validation,
+    authorized_parties: Vec<String>,
+}
+
+enum Keys {
+    Static(DecodingKey),
+    Jwks(jwks::JwksCache),
+}
+
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECS: u64 = 5;
+
+impl Authenticator {
+    pub fn new(settings: &AuthSettings) -> Result<Self, String> {
+        let clerk = settings.clerk.as_ref().map(Clerk::new).transpose()?;
+        if clerk.is_none() {
+            tracing::warn!(
+                "AUTH_MODE=none: every request is trusted as a service. Never run like this in production"
+            );
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                clerk,
+                service_tokens: settings
+                    .service_tokens
+                    .iter()
+                    .map(|t| digest(t.expose()))
+                    .collect(),
+            }),
+        })
+    }
+
+    /// Authenticates a bearer token (from the header or the `__session` cookie).
+    pub async fn authenticate(&self, token: Option<&str>) -> Result<Caller, AuthError> {
+        let Some(clerk) = &self.inner.clerk else {
+            return Ok(Caller::Service);
+        };
+        let token = token
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(AuthError::Missing)?;
+        let presented = digest(token);
+        // Compare against every token so the time taken does not say which matched.
+        let is_service = self
+            .inner
+            .service_tokens
+            .iter()
+            .fold(subtle::Choice::from(0), |any, t| any | t.ct_eq(&presented));
+        if bool::from(is_service) {
+            return Ok(Caller::Service);
+        }
+        clerk
+            .verify(token)
+            .await
+            .map(Caller::User)
+            .map_err(|reason| {
+                tracing::debug!(reason, "token rejected");
+                AuthError::Invalid
+            })
+    }
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Clerk {
+    fn new(settings: &ClerkSettings) -> Result<Self, String> {
+        let keys = match &settings.keys {
+            ClerkKeys::Pem(pem) => Keys::Static(
+                DecodingKey::from_rsa_pem(pem.as_bytes())
+                    .map_err(|e| format!("CLERK_JWT_KEY is not an RSA PEM key: {e}"))?,
+            ),
+            ClerkKeys::Jwks(url) => Keys::Jwks(jwks::JwksCache::new(url, Duration::from_secs(60))),
+        };
+        // Only RS256: `alg: none`, HS256 (with the public key as secret) and any
+        // other algorithm are refused before a key is even looked up.
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.validate_aud = false;
+        validation.set_issuer(&[settings.issuer.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        Ok(Self {
+            keys,
+            validation,
+            authorized_parties: settings.authorized_parties.clone(),
+        })
+    }
+
+    async fn verify(&self, token: &str) -> Result<ClerkUserId, &'static str> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed")?;
+        if header.alg != Algorithm::RS256 {
+            return Err("algorithm is not RS256");
+        }
+        let key = match &self.keys {
+            Keys::Static(key) => key.clone(),
+            Keys::Jwks(cache) => cache
+                .key(header.kid.as_deref().ok_or("no kid")?)
+                .await
+                .ok_or("unknown kid")?,
+        };
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
+            .map_err(|_| "failed validation")?;
+        if !self.authorized_parties.is_empty()
+            && !data
+                .claims
+                .azp
+                .as_ref()
+                .is_some_and(|azp| self.authorized_parties.contains(azp))
+        {
+            return Err("azp not authorized");
+        }
+        ClerkUserId::parse(data.claims.sub).map_err(|_| "sub is not a user id")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_table() {
+        let me = ClerkUserId::parse("user_me").unwrap();
+        let other = ClerkUserId::parse("user_other").unwrap();
+        let user = Caller::User(me.clone());
+        assert!(user.may(Access::SelfOrService(&me)));
+        assert!(!user.may(Access::SelfOrService(&other)));
+        assert!(!user.may(Access::ServiceOnly));
+        assert!(Caller::Service.may(Access::ServiceOnly));
+        assert!(Caller::Service.may(Access::SelfOrService(&other)));
+    }
+}

@@ -1,0 +1,386 @@
+//! Authentication and authorization: every cell of the access table, every way a
+//! token can be wrong, the JWKS cache, and CORS.
+
+mod common;
+
+use common::clerk::{self, ISSUER, PARTY, SERVICE_TOKEN};
+use common::{Options, TestApp};
+use reqwest::Method;
+use serde_json::{Value, json};
+use wiremock::MockServer;
+
+const ME: &str = "user_me";
+const OTHER: &str = "user_other";
+
+#[derive(Clone, Copy, Debug)]
+enum Who {
+    Me,
+    Other,
+    Service,
+    Nobody,
+}
+
+async fn app() -> (TestApp, MockServer) {
+    let jwks = clerk::jwks_server().await;
+    let app = TestApp::spawn_with(Options {
+        env: clerk::env(&jwks),
+        ..Default::default()
+    })
+    .await;
+    (app, jwks)
+}
+
+async fn call(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    who: Who,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app.http.request(method, app.url(path));
+    req = match who {
+        Who::Me => req.bearer_auth(clerk::token(ME)),
+        Who::Other => req.bearer_auth(clerk::token(OTHER)),
+        Who::Service => req.bearer_auth(SERVICE_TOKEN),
+        Who::Nobody => req,
+    };
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Seeds `user_me` (with a card) and `user_other` directly in the database.
+async fn seed(app: &TestApp) {
+    app.db.insert_paid_user(ME).await;
+    app.db.insert_paid_user(OTHER).await;
+}
+
+#[tokio::test]
+async fn every_cell_of_the_access_table() {
+    let (app, _jwks) = app().await;
+    seed(&app).await;
+    let rating = json!({"rating": 4});
+    let sync = json!({"clerk_user_id": ME, "email": "me@example.com", "first_name": "Me"});
+    // (method, path, body, [me, other, service, nobody]); "yes" cells carry the
+    // status the allowed request gets (503: payments not configured here).
+    let table: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
+        (
+            Method::GET,
+            format!("/user/{ME}"),
+            None,
+            [200, 403, 200, 401],
+        ),
+        (
+            Method::GET,
+            format!("/user/{ME}/payment"),
+            None,
+            [200, 403, 200, 401],
+        ),
+        (
+            Method::GET,
+            format!("/user/{ME}/connect-account"),
+            None,
+            [200, 403, 200, 401],
+        ),
+        (
+            Method::PUT,
+            format!("/user/{ME}/payment"),
+            Some(json!({"paymentMethodId": "pm_1"})),
+            [503, 403, 503, 401],
+        ),
+        (
+            Method::POST,
+            format!("/user/{ME}/payment-methods"),
+            Some(json!({"payment_method_id": "pm_1"})),
+            [503, 403, 503, 401],
+        ),
+        (
+            Method::DELETE,
+            format!("/user/{ME}/payment-methods"),
+            None,
+            [200, 403, 200, 401],
+        ),
+        (
+            Method::DELETE,
+            format!("/user/{ME}/payment"),
+            None,
+            [200, 403, 200, 401],
+        ),
+        (
+            Method::PUT,
+            format!("/user/{ME}/connect-account"),
+            Some(json!({"stripe_connect_account_id": "acct_1"})),
+            [403, 403, 200, 401],
+        ),
+        (
+            Method::POST,
+            format!("/user/{ME}/update-customer-rating"),
+            Some(rating.clone()),
+            [403, 403, 200, 401],
+        ),
+        (
+            Method::POST,
+            format!("/user/{ME}/update-runner-rating"),
+            Some(rating),
+            [403, 403, 200, 401],
+        ),
+        (
+            Method::POST,
+            "/user/sync-from-frontend".into(),
+            Some(sync),
+            [200, 403, 200, 401],
+        ),
+        (
+            Method::GET,
+            "/user/list-users".into(),
+            None,
+            [403, 403, 200, 401],
+        ),
+        (
+            Method::POST,
+            "/user/temp".into(),
+            Some(json!({"email": "t@example.com"})),
+            [403, 403, 201, 401],
+        ),
+        (Method::GET, "/health".into(), None, [200, 200, 200, 200]),
+        (Method::GET, "/ready".into(), None, [200, 200, 200, 200]),
+    ];
+    for prefix in ["", "/api"] {
+        app.store_card(ME, "pm_me").await; // the DELETE rows removed it last pass
+        for (method, path, body, expected) in &table {
+            for (who, want) in [Who::Me, Who::Other, Who::Service, Who::Nobody]
+                .into_iter()
+                .zip(expected)
+            {
+                if *want == 201 && prefix == "/api" {
+                    continue; // one temp user per email
+                }
+                let (status, answer) = call(
+                    &app,
+                    method.clone(),
+                    &format!("{prefix}{path}"),
+                    who,
+                    body.clone(),
+                )
+                .await;
+                assert_eq!(
+                    status, *want,
+                    "{method} {prefix}{path} as {who:?}: {answer}"
+                );
+                assert!(answer.get("success").is_some(), "JSON answer: {answer}");
+                match status {
+                    401 => assert_eq!(answer["message"], "Authentication required"),
+                    403 => assert_eq!(answer["message"], "Forbidden"),
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Forbidden requests changed nothing: other's rating is still the default.
+    let (_, other) = call(
+        &app,
+        Method::GET,
+        &format!("/user/{OTHER}"),
+        Who::Service,
+        None,
+    )
+    .await;
+    assert_eq!(other["runnerRating"], 5.0);
+}
+
+#[tokio::test]
+async fn the_session_cookie_is_accepted_like_the_header() {
+    let (app, _jwks) = app().await;
+    seed(&app).await;
+    let resp = app
+        .http
+        .get(app.url(&format!("/api/user/{ME}")))
+        .header(
+            "cookie",
+            format!("theme=dark; __session={}", clerk::token(ME)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn every_kind_of_bad_token_is_401_invalid_token() {
+    let (app, jwks) = app().await;
+    seed(&app).await;
+    let (k1, k2) = clerk::keys();
+    let with = |patch: Value| {
+        let mut c = clerk::claims(ME);
+        c.as_object_mut()
+            .unwrap()
+            .extend(patch.as_object().unwrap().clone());
+        clerk::sign(&c, "k1", k1)
+    };
+    let b64 = |v: &Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    };
+    let valid = clerk::token(ME);
+    let parts: Vec<&str> = valid.split('.').collect();
+    let mut tampered_claims = clerk::claims(OTHER);
+    tampered_claims["sub"] = json!(OTHER);
+    let hs256 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &clerk::claims(ME),
+        &jsonwebtoken::EncodingKey::from_secret(k1.public_pem.as_bytes()),
+    )
+    .unwrap();
+
+    let bad: Vec<(&str, String)> = vec![
+        ("expired", with(json!({"exp": clerk::now() - 60}))),
+        ("not yet valid", with(json!({"nbf": clerk::now() + 60}))),
+        (
+            "wrong issuer",
+            with(json!({"iss": "https://evil.example.com"})),
+        ),
+        (
+            "wrong azp",
+            with(json!({"azp": "https://evil.example.com"})),
+        ),
+        ("no azp", {
+            let mut c = clerk::claims(ME);
+            c.as_object_mut().unwrap().remove("azp");
+            clerk::sign(&c, "k1", k1)
+        }),
+        ("unknown kid", clerk::sign(&clerk::claims(ME), "k2", k2)),
+        (
+            "right kid, wrong key",
+            clerk::sign(&clerk::claims(ME), "k1", k2),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(&json!({"alg": "none", "typ": "JWT", "kid": "k1"})),
+                parts[1]
+            ),
+        ),
+        ("HS256 with the public key as secret", hs256),
+        (
+            "tampered payload",
+            format!("{}.{}.{}", parts[0], b64(&tampered_claims), parts[2]),
+        ),
+        ("garbage", "not-a-token".into()),
+        ("three garbage parts", "abc.def.ghi".into()),
+        ("sub not a user id", with(json!({"sub": "not a user"}))),
+    ];
+    for (what, token) in bad {
+        let resp = app
+            .http
+            .get(app.url(&format!("/user/{ME}")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{what}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"success": false, "message": "Invalid token"}),
+            "{what}"
+        );
+    }
+    // Unknown kids cost at most one refetch per minute: the first request loaded
+    // the keys, the first unknown kid refetched once, later ones did not.
+    let fetches = jwks.received_requests().await.unwrap().len();
+    assert_eq!(
+        fetches, 2,
+        "the first load and one refetch for the unknown kid"
+    );
+
+    // A valid token still passes, of course.
+    let resp = app
+        .http
+        .get(app.url(&format!("/user/{ME}")))
+        .bearer_auth(&valid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let _ = (ISSUER, PARTY);
+}
+
+#[tokio::test]
+async fn cached_keys_keep_working_while_the_jwks_endpoint_is_down() {
+    let (app, jwks) = app().await;
+    seed(&app).await;
+    let (status, _) = call(&app, Method::GET, &format!("/user/{ME}"), Who::Me, None).await;
+    assert_eq!(status, 200);
+    jwks.reset().await; // the endpoint now answers 404 to everything
+    let (status, _) = call(&app, Method::GET, &format!("/user/{ME}"), Who::Me, None).await;
+    assert_eq!(status, 200);
+    let (status, _) = call(&app, Method::GET, &format!("/user/{ME}"), Who::Other, None).await;
+    assert_eq!(
+        status, 403,
+        "other tokens are still verified with the cached key"
+    );
+}
+
+#[tokio::test]
+async fn a_pem_key_works_instead_of_jwks() {
+    let mut env: Vec<(String, String)> = clerk::env(&clerk::jwks_server().await)
+        .into_iter()
+        .filter(|(k, _)| k != "CLERK_JWKS_URL")
+        .collect();
+    env.push((
+        "CLERK_JWT_KEY".into(),
+        clerk::keys().0.public_pem.replace('\n', "\\n"),
+    ));
+    let app = TestApp::spawn_with(Options {
+        env,
+        ..Default::default()
+    })
+    .await;
+    app.db.insert_paid_user(ME).await;
+    let (status, _) = call(&app, Method::GET, &format!("/user/{ME}"), Who::Me, None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn cors_preflights_are_answered_for_the_frontend_origin_only() {
+    let (app, _jwks) = app().await;
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(
+                Method::OPTIONS,
+                app.url("/api/user/user_me/payment-methods"),
+            )
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let ok = preflight(PARTY).await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(ok.headers()["access-control-allow-origin"], PARTY);
+    let methods = ok.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for m in ["GET", "POST", "PUT", "DELETE"] {
+        assert!(methods.contains(m), "{methods}");
+    }
+    let denied = preflight("https://evil.example.com").await.unwrap();
+    assert_eq!(denied.status(), 403);
+
+    let simple = app
+        .http
+        .get(app.url("/health"))
+        .header("origin", PARTY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(simple.headers()["access-control-allow-origin"], PARTY);
+}

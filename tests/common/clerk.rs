@@ -1,0 +1,112 @@
+//! A stand-in for Clerk in tests: an RSA key pair made here, its JWKS served by a
+//! local HTTP server, and session tokens minted with it.
+
+use std::sync::OnceLock;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::traits::PublicKeyParts;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const ISSUER: &str = "https://clerk.userlib.test";
+pub const PARTY: &str = "https://app.userlib.test";
+pub const SERVICE_TOKEN: &str = "orchestrator-service-token-0001";
+pub const CLERK_WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_stripe_test_secret";
+
+pub struct KeyPair {
+    pub private_pem: String,
+    pub public_pem: String,
+    pub public: RsaPublicKey,
+}
+
+fn generate() -> KeyPair {
+    let private = RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+    let public = RsaPublicKey::from(&private);
+    KeyPair {
+        private_pem: private.to_pkcs8_pem(LineEnding::LF).unwrap().to_string(),
+        public_pem: public.to_public_key_pem(LineEnding::LF).unwrap(),
+        public,
+    }
+}
+
+/// The published key ("k1") and one Clerk never published ("k2").
+pub fn keys() -> &'static (KeyPair, KeyPair) {
+    static KEYS: OnceLock<(KeyPair, KeyPair)> = OnceLock::new();
+    KEYS.get_or_init(|| (generate(), generate()))
+}
+
+pub fn jwk(kid: &str, key: &KeyPair) -> Value {
+    json!({
+        "kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid,
+        "n": URL_SAFE_NO_PAD.encode(key.public.n().to_bytes_be()),
+        "e": URL_SAFE_NO_PAD.encode(key.public.e().to_bytes_be()),
+    })
+}
+
+/// A JWKS endpoint publishing "k1".
+pub async fn jwks_server() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/.well-known/jwks.json"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"keys": [jwk("k1", &keys().0)]})),
+        )
+        .mount(&server)
+        .await;
+    server
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Valid claims for `sub`; tests change what they need.
+pub fn claims(sub: &str) -> Value {
+    json!({"sub": sub, "iss": ISSUER, "azp": PARTY, "iat": now(), "nbf": now() - 5, "exp": now() + 120, "sid": "sess_1"})
+}
+
+/// A RS256 token signed with `key`, header `kid`.
+pub fn sign(claims: &Value, kid: &str, key: &KeyPair) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_rsa_pem(key.private_pem.as_bytes()).unwrap(),
+    )
+    .unwrap()
+}
+
+/// A valid session token of `sub`.
+pub fn token(sub: &str) -> String {
+    sign(&claims(sub), "k1", &keys().0)
+}
+
+/// The app's environment for Clerk mode against `jwks`.
+pub fn env(jwks: &MockServer) -> Vec<(String, String)> {
+    [
+        ("AUTH_MODE", "clerk".to_string()),
+        (
+            "CLERK_JWKS_URL",
+            format!("{}/.well-known/jwks.json", jwks.uri()),
+        ),
+        ("CLERK_ISSUER", ISSUER.into()),
+        ("CLERK_AUTHORIZED_PARTIES", PARTY.into()),
+        (
+            "SERVICE_TOKENS",
+            format!("another-service-token-0002,{SERVICE_TOKEN}"),
+        ),
+        ("CLERK_WEBHOOK_SECRET", CLERK_WEBHOOK_SECRET.into()),
+        ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET.into()),
+        ("CORS_ALLOWED_ORIGINS", PARTY.into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}

@@ -1,0 +1,280 @@
+//! Signed webhooks: Clerk (Svix signatures) and Stripe (`Stripe-Signature`):
+//! valid, bad signature, stale timestamp, replay, and each event's effect.
+
+mod common;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use common::clerk::{self, CLERK_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET};
+use common::stripe::fixture;
+use common::{Options, TestApp, assert_error};
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+async fn app() -> TestApp {
+    let jwks = clerk::jwks_server().await;
+    TestApp::spawn_with(Options {
+        env: clerk::env(&jwks),
+        ..Default::default()
+    })
+    .await
+}
+
+fn svix_signature(id: &str, ts: i64, body: &str) -> String {
+    let key = STANDARD
+        .decode(CLERK_WEBHOOK_SECRET.trim_start_matches("whsec_"))
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.{body}").as_bytes());
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+async fn clerk_post(
+    app: &TestApp,
+    id: &str,
+    ts: i64,
+    body: &str,
+    signature: Option<String>,
+) -> (u16, Value) {
+    let resp = app
+        .http
+        .post(app.url("/api/webhooks/clerk"))
+        .header("content-type", "application/json")
+        .header("svix-id", id)
+        .header("svix-timestamp", ts.to_string())
+        .header(
+            "svix-signature",
+            signature.unwrap_or_else(|| svix_signature(id, ts, body)),
+        )
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+fn user_event(kind: &str, email: &str, first: &str) -> String {
+    json!({"type": kind, "object": "event", "data": {
+        "id": "user_hook", "username": "hooky", "first_name": first, "last_name": "Hook",
+        "email_addresses": [{"id": "idn_old", "email_address": "old@example.com"},
+                            {"id": "idn_new", "email_address": email}],
+        "primary_email_address_id": "idn_new",
+        "phone_numbers": [{"id": "idn_p", "phone_number": "+6591234567"}],
+        "primary_phone_number_id": "idn_p"}})
+    .to_string()
+}
+
+#[tokio::test]
+async fn clerk_user_events_upsert_and_delete_once_each() {
+    let app = app().await;
+    let now = clerk::now();
+
+    let created = user_event("user.created", "hook@example.com", "Hanna");
+    let (status, body) = clerk_post(&app, "msg_1", now, &created, None).await;
+    assert_eq!((status, &body["applied"]), (200, &json!(true)), "{body}");
+    let row = app.row("user_hook").await.expect("created");
+    assert_eq!(
+        row["email"], "hook@example.com",
+        "the primary address, by id"
+    );
+    assert_eq!(row["phone_number"], "+6591234567");
+    assert_eq!(
+        (row["first_name"].as_str(), row["username"].as_str()),
+        (Some("Hanna"), Some("hooky"))
+    );
+
+    let updated = user_event("user.updated", "new@example.com", "Hana");
+    let (status, _) = clerk_post(&app, "msg_2", now, &updated, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(app.row("user_hook").await.unwrap()["first_name"], "Hana");
+
+    // A replay of msg_1 is acknowledged and not applied (it would undo msg_2).
+    let (status, body) = clerk_post(&app, "msg_1", now, &created, None).await;
+    assert_eq!((status, &body["applied"]), (200, &json!(false)));
+    assert_eq!(app.row("user_hook").await.unwrap()["first_name"], "Hana");
+
+    let deleted =
+        json!({"type": "user.deleted", "data": {"id": "user_hook", "deleted": true}}).to_string();
+    let (status, body) = clerk_post(&app, "msg_3", now, &deleted, None).await;
+    assert_eq!((status, &body["applied"]), (200, &json!(true)));
+    assert!(app.row("user_hook").await.is_none());
+
+    let other = json!({"type": "session.created", "data": {"id": "sess_1"}}).to_string();
+    let (status, body) = clerk_post(&app, "msg_4", now, &other, None).await;
+    assert_eq!((status, &body["applied"]), (200, &json!(false)));
+}
+
+#[tokio::test]
+async fn clerk_webhooks_with_bad_signatures_or_stale_timestamps_are_refused() {
+    let app = app().await;
+    let now = clerk::now();
+    let body = user_event("user.created", "hook@example.com", "Hanna");
+    let cases = [
+        (
+            "wrong signature",
+            now,
+            Some("v1,c2lnbmF0dXJl".to_string()),
+            body.clone(),
+        ),
+        (
+            "signature of another body",
+            now,
+            Some(svix_signature("msg_x", now, "{}")),
+            body.clone(),
+        ),
+        (
+            "five minutes and more in the past",
+            now - 301,
+            None,
+            body.clone(),
+        ),
+        ("in the future", now + 301, None, body.clone()),
+    ];
+    for (what, ts, sig, body) in cases {
+        let got = clerk_post(&app, "msg_x", ts, &body, sig).await;
+        assert_error(&got, 400);
+        assert_eq!(got.1["message"], "Invalid webhook signature", "{what}");
+    }
+    let resp = app
+        .http
+        .post(app.url("/webhooks/clerk"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400, "no Svix headers");
+    assert!(app.row("user_hook").await.is_none(), "nothing applied");
+}
+
+fn stripe_event(id: &str, kind: &str, object: Value) -> String {
+    json!({"id": id, "object": "event", "api_version": "2024-06-20", "created": clerk::now(), "livemode": false,
+           "pending_webhooks": 1, "request": {"id": null, "idempotency_key": null}, "type": kind,
+           "data": {"object": object}})
+    .to_string()
+}
+
+async fn stripe_post(app: &TestApp, body: &str, ts: Option<i64>, secret: &str) -> (u16, Value) {
+    let signature = stripe_webhook::Webhook::generate_test_header(body, secret, ts);
+    let resp = app
+        .http
+        .post(app.url("/webhooks/stripe"))
+        .header("stripe-signature", signature)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn stripe_events_clear_detached_cards_and_deleted_customers_once() {
+    let app = app().await;
+    app.db.insert_paid_user("user_card").await; // cus_card, pm_card
+    app.db.insert_paid_user("user_keep").await; // cus_keep, pm_keep
+
+    let mut pm = fixture("payment_method");
+    pm["id"] = json!("pm_card");
+    let detached = stripe_event("evt_1", "payment_method.detached", pm);
+    let (status, body) = stripe_post(&app, &detached, None, STRIPE_WEBHOOK_SECRET).await;
+    assert_eq!((status, &body["applied"]), (200, &json!(true)), "{body}");
+    assert_eq!(
+        app.row("user_card").await.unwrap()["card_payment_method_id"],
+        json!(null)
+    );
+    assert_eq!(
+        app.row("user_keep").await.unwrap()["card_payment_method_id"],
+        "pm_keep"
+    );
+
+    // A card stored again, then evt_1 replayed: not applied twice.
+    app.store_card("user_card", "pm_card").await;
+    let (status, body) = stripe_post(&app, &detached, None, STRIPE_WEBHOOK_SECRET).await;
+    assert_eq!((status, &body["applied"]), (200, &json!(false)));
+    assert_eq!(
+        app.row("user_card").await.unwrap()["card_payment_method_id"],
+        "pm_card"
+    );
+
+    let mut customer = fixture("customer");
+    customer["id"] = json!("cus_keep");
+    let (status, _) = stripe_post(
+        &app,
+        &stripe_event("evt_2", "customer.deleted", customer),
+        None,
+        STRIPE_WEBHOOK_SECRET,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let row = app.row("user_keep").await.unwrap();
+    assert_eq!(
+        (
+            row["stripe_customer_id"].clone(),
+            row["card_payment_method_id"].clone()
+        ),
+        (json!(null), json!(null))
+    );
+    assert_eq!(
+        app.row("user_card").await.unwrap()["stripe_customer_id"],
+        "cus_card"
+    );
+
+    let mut other = fixture("customer");
+    other["id"] = json!("cus_card");
+    let (status, body) = stripe_post(
+        &app,
+        &stripe_event("evt_3", "customer.updated", other),
+        None,
+        STRIPE_WEBHOOK_SECRET,
+    )
+    .await;
+    assert_eq!(
+        (status, &body["applied"]),
+        (200, &json!(false)),
+        "other types are acknowledged"
+    );
+    assert_eq!(
+        app.row("user_card").await.unwrap()["stripe_customer_id"],
+        "cus_card"
+    );
+}
+
+#[tokio::test]
+async fn stripe_webhooks_with_bad_signatures_or_stale_timestamps_are_refused() {
+    let app = app().await;
+    app.db.insert_paid_user("user_card").await;
+    let mut pm = fixture("payment_method");
+    pm["id"] = json!("pm_card");
+    let body = stripe_event("evt_9", "payment_method.detached", pm);
+    let got = stripe_post(&app, &body, None, "whsec_not_ours").await;
+    assert_error(&got, 400);
+    let got = stripe_post(
+        &app,
+        &body,
+        Some(clerk::now() - 3600),
+        STRIPE_WEBHOOK_SECRET,
+    )
+    .await;
+    assert_error(&got, 400);
+    let resp = app
+        .http
+        .post(app.url("/webhooks/stripe"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400, "no signature header");
+    assert_eq!(
+        app.row("user_card").await.unwrap()["card_payment_method_id"],
+        "pm_card",
+        "nothing applied"
+    );
+}
+
+#[tokio::test]
+async fn webhooks_without_their_secret_are_not_served() {
+    let app = TestApp::spawn().await; // AUTH_MODE=none, no webhook secrets
+    let got = stripe_post(&app, "{}", None, STRIPE_WEBHOOK_SECRET).await;
+    assert_error(&got, 503);
+}
