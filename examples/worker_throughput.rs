@@ -100,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
         .env("KAFKA_USER_SERVICE_GROUP_ID", format!("bgrp_{id}"))
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
+        .env("WORKER_HTTP_ADDR", "127.0.0.1:0")
         .kill_on_drop(true)
         .spawn()?;
     let spawned = Instant::now();

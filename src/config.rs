@@ -647,6 +647,12 @@ impl MigrateConfig {
 struct RawWorker {
     #[serde(default = "default_worker_shutdown_secs")]
     worker_shutdown_timeout_secs: u64,
+    #[serde(default = "default_worker_http_addr")]
+    worker_http_addr: String,
+}
+
+fn default_worker_http_addr() -> String {
+    "0.0.0.0:9090".into()
 }
 
 fn default_worker_shutdown_secs() -> u64 {
@@ -662,6 +668,8 @@ pub struct WorkerConfig {
     /// After SIGTERM: the longest the in-flight batch may take before we give up
     /// on it (its offsets are then not committed; it is redelivered).
     pub shutdown_timeout: Duration,
+    /// Where `/metrics`, `/health` and `/ready` are served.
+    pub http_addr: SocketAddr,
 }
 
 impl WorkerConfig {
@@ -674,7 +682,15 @@ impl WorkerConfig {
     ) -> Result<Self, ConfigError> {
         let vars: Vec<_> = vars.into_iter().collect();
         let raw: RawWorker = read(&vars)?;
+        let http_addr = raw.worker_http_addr.parse().map_err(|_| {
+            invalid(
+                "WORKER_HTTP_ADDR",
+                "host:port such as 0.0.0.0:9090",
+                &raw.worker_http_addr,
+            )
+        })?;
         Ok(Self {
+            http_addr,
             database: DatabaseSettings::check(read(&vars)?)?,
             telemetry: TelemetrySettings::check(read(&vars)?)?,
             kafka: KafkaSettings::check(read(&vars)?)?,

@@ -57,6 +57,8 @@ impl Api {
             let applied = db::migrate(&config.database).await?;
             tracing::info!(applied, "database migrated");
         }
+        // Install the metrics recorder before anything records.
+        crate::metrics::handle();
         let authenticator = Authenticator::new(&config.auth).map_err(StartupError::Auth)?;
         let pool = db::build_pool(&config.database);
         let repo = Repository::new(pool, config.database.timeout);

@@ -220,6 +220,7 @@ async fn start_up_waits_for_broker_and_database_and_names_missing_topics() {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_user-worker"))
         .envs(topics.env())
         .env("KAFKA_USER_COMMANDS_TOPIC", "no_such_topic_here")
+        .env("WORKER_HTTP_ADDR", "127.0.0.1:0")
         .env("DATABASE_URL", db.url())
         .output()
         .await

@@ -16,6 +16,7 @@ use super::wire::{self, CardWire, PaymentInfoWire, UserWire};
 use crate::auth::{Access, Caller};
 use crate::db::UserIdStream;
 use crate::domain::{ClerkUserId, RatingKind};
+use crate::metrics as m;
 use crate::service::{MAX_PAGE_SIZE, UserService};
 
 pub type Svc = Arc<UserService>;
@@ -72,6 +73,41 @@ pub async fn health() -> Response {
         status: "healthy",
         success: true,
     })
+}
+
+/// Prometheus text format; the pool gauges are read at scrape time.
+pub async fn metrics(svc: Svc) -> Response {
+    let status = svc.repository().pool().status();
+    let in_use = status.size.saturating_sub(status.available);
+    metrics::gauge!(m::DB_POOL_CONNECTIONS, "state" => "in_use").set(in_use as f64);
+    metrics::gauge!(m::DB_POOL_CONNECTIONS, "state" => "idle").set(status.available as f64);
+    metrics::gauge!(m::DB_POOL_WAITING).set(status.waiting as f64);
+    let mut response = Response::new(m::render().into());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+/// The OpenAPI 3 document, kept next to the routes (`openapi.json`).
+pub async fn openapi() -> Response {
+    let mut response = Response::new(include_str!("openapi.json").into());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// Interactive API docs (Swagger UI, loaded by the browser) over `openapi.json`.
+pub async fn docs() -> Response {
+    let mut response = Response::new(include_str!("docs.html").into());
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
 }
 
 pub async fn ready(svc: Svc) -> Response {

@@ -19,6 +19,7 @@ use crate::auth::Authenticator;
 use crate::service::UserService;
 
 pub use body::MAX_BODY_BYTES;
+pub use routes::{ROUTES, template, template_matches};
 pub use webhooks::WebhookSecrets;
 
 /// The complete filter `user-api` serves: routes, CORS, errors as JSON, a
@@ -72,12 +73,30 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
     span
 }
 
+/// One log line and the request metrics per request, labelled by route template.
 fn access_log(info: warp::log::Info<'_>) {
+    let route = routes::template(info.path());
+    let status = info.status();
+    let elapsed = info.elapsed();
     tracing::info!(
         target: "userlib::http::access",
+        route,
         path = info.path(),
-        status = info.status().as_u16(),
-        latency_us = info.elapsed().as_micros() as u64,
+        status = status.as_u16(),
+        latency_us = elapsed.as_micros() as u64,
         "request"
     );
+    let method = match *info.method() {
+        warp::http::Method::GET => "GET",
+        warp::http::Method::POST => "POST",
+        warp::http::Method::PUT => "PUT",
+        warp::http::Method::DELETE => "DELETE",
+        warp::http::Method::OPTIONS => "OPTIONS",
+        _ => "OTHER",
+    };
+    let status = status.as_str().to_owned();
+    metrics::counter!(crate::metrics::HTTP_REQUESTS, "route" => route, "method" => method, "status" => status.clone())
+        .increment(1);
+    metrics::histogram!(crate::metrics::HTTP_DURATION, "route" => route, "method" => method, "status" => status)
+        .record(elapsed.as_secs_f64());
 }

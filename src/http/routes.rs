@@ -20,6 +20,57 @@ use super::webhooks::WebhookSecrets;
 use crate::auth::Authenticator;
 use crate::domain::RatingKind;
 
+/// Every route the API serves (method, path template), without the `/api`
+/// prefix. Metrics and logs label requests with these templates, and the OpenAPI
+/// test checks the document against this list and the list against the router.
+/// Literal paths come before `{id}` ones, as in the router.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("POST", "/webhooks/clerk"),
+    ("POST", "/webhooks/stripe"),
+    ("GET", "/user/list-users"),
+    ("POST", "/user/temp"),
+    ("POST", "/user/sync-from-frontend"),
+    ("GET", "/user/{id}"),
+    ("GET", "/user/{id}/payment"),
+    ("PUT", "/user/{id}/payment"),
+    ("DELETE", "/user/{id}/payment"),
+    ("GET", "/user/{id}/connect-account"),
+    ("PUT", "/user/{id}/connect-account"),
+    ("POST", "/user/{id}/update-customer-rating"),
+    ("POST", "/user/{id}/update-runner-rating"),
+    ("POST", "/user/{id}/payment-methods"),
+    ("DELETE", "/user/{id}/payment-methods"),
+];
+
+/// The route template a request path belongs to (`/api` removed), or
+/// `unmatched`: bounded label values whatever paths clients send.
+pub fn template(path: &str) -> &'static str {
+    ROUTES
+        .iter()
+        .map(|(_, t)| *t)
+        .find(|t| template_matches(t, path))
+        .unwrap_or("unmatched")
+}
+
+/// Whether `path` (with or without the `/api` prefix) fits `template`, where
+/// `{id}` stands for one non-empty segment.
+pub fn template_matches(template: &str, path: &str) -> bool {
+    let path = match path.strip_prefix("/api") {
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    };
+    let mut given = path.trim_end_matches('/').split('/').skip(1);
+    template.split('/').skip(1).all(|t| match given.next() {
+        Some(g) => t == g || (t == "{id}" && !g.is_empty()),
+        None => false,
+    }) && given.next().is_none()
+}
+
 fn with_svc(svc: Svc) -> impl Filter<Extract = (Svc,), Error = Infallible> + Clone {
     warp::any().map(move || svc.clone())
 }
@@ -77,6 +128,14 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
     let health = warp::path!("health")
         .and(warp::get())
         .then(handlers::health);
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(s())
+        .then(handlers::metrics);
+    let openapi = warp::path!("openapi.json")
+        .and(warp::get())
+        .then(handlers::openapi);
+    let docs = warp::path!("docs").and(warp::get()).then(handlers::docs);
     let ready = warp::path!("ready")
         .and(warp::get())
         .and(s())
@@ -171,6 +230,12 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
     health
         .or(ready)
         .unify()
+        .or(metrics)
+        .unify()
+        .or(openapi)
+        .unify()
+        .or(docs)
+        .unify()
         .or(clerk_webhook)
         .unify()
         .or(stripe_webhook)
@@ -225,4 +290,22 @@ pub fn api(state: State, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
             .boxed()
     };
     both.recover(error::recover).unify().boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template;
+
+    #[test]
+    fn paths_map_to_bounded_templates() {
+        assert_eq!(template("/api/user/user_1"), "/user/{id}");
+        assert_eq!(template("/user/user_1/payment"), "/user/{id}/payment");
+        assert_eq!(template("/api/user/list-users"), "/user/list-users");
+        assert_eq!(template("/user/temp"), "/user/temp");
+        assert_eq!(template("/api/health"), "/health");
+        assert_eq!(template("/apiary/health"), "unmatched");
+        assert_eq!(template("/user/a/b/c"), "unmatched");
+        assert_eq!(template("/user//payment"), "unmatched");
+        assert_eq!(template("/"), "unmatched");
+    }
 }

@@ -70,17 +70,26 @@ impl StripeGateway {
             Err(_) => return Err(Failure::Other("idempotency key rejected".into())),
         };
         let mut attempt = 0;
+        let started = std::time::Instant::now();
+        let record = |outcome: &'static str| {
+            metrics::histogram!(crate::metrics::STRIPE_DURATION, "op" => op, "outcome" => outcome)
+                .record(started.elapsed().as_secs_f64());
+        };
         loop {
             let strategy = match &key {
                 Some(k) => RequestStrategy::Idempotent(k.clone()),
                 None => RequestStrategy::Once,
             };
             let failure = match call(strategy).await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    record("ok");
+                    return Ok(value);
+                }
                 Err(e) => Failure::from(&e),
             };
             if !failure.retryable() || attempt >= self.max_retries {
                 tracing::warn!(op, attempts = attempt + 1, failure = ?failure, "Stripe call failed");
+                record(failure.outcome());
                 return Err(failure);
             }
             let backoff = FIRST_BACKOFF * 2u32.pow(attempt);
@@ -107,6 +116,17 @@ enum Failure {
 }
 
 impl Failure {
+    /// The metric label of this failure.
+    fn outcome(&self) -> &'static str {
+        match self {
+            Failure::RateLimited => "rate_limited",
+            Failure::Indeterminate(_) | Failure::KeyInUse => "unavailable",
+            Failure::Card(_) => "card_error",
+            Failure::Missing(_) => "not_found",
+            Failure::Other(_) => "error",
+        }
+    }
+
     fn retryable(&self) -> bool {
         matches!(
             self,

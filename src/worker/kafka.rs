@@ -90,7 +90,10 @@ impl ConsumerContext for WorkerContext {
     fn commit_callback(&self, result: KafkaResult<()>, _: &TopicPartitionList) {
         match result {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => tracing::warn!(error = %e, "committing offsets failed"),
+            Err(e) => {
+                metrics::counter!(crate::metrics::WORKER_COMMIT_FAILURES).increment(1);
+                tracing::warn!(error = %e, "committing offsets failed");
+            }
         }
     }
 }
@@ -99,7 +102,10 @@ impl ConsumerContext for WorkerContext {
 pub fn commit_stored<C: ConsumerContext>(consumer: &impl Consumer<C>) {
     match consumer.commit_consumer_state(CommitMode::Sync) {
         Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-        Err(e) => tracing::warn!(error = %e, "committing offsets failed"),
+        Err(e) => {
+            metrics::counter!(crate::metrics::WORKER_COMMIT_FAILURES).increment(1);
+            tracing::warn!(error = %e, "committing offsets failed");
+        }
     }
 }
 

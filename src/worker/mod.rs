@@ -9,6 +9,7 @@
 
 mod envelope;
 mod get_payment_info;
+mod health;
 mod kafka;
 mod processor;
 
@@ -31,15 +32,24 @@ pub enum WorkerError {
         "topic(s) {0} do not exist on the broker; create them first (scripts/dev does; or `user-worker create-topics`)"
     )]
     MissingTopics(String),
+    #[error("cannot serve probes and metrics on {0}")]
+    Http(std::net::SocketAddr, #[source] std::io::Error),
 }
 
 /// Builds the worker from its configuration and runs it until `shutdown`.
 pub async fn run(config: &WorkerConfig, shutdown: CancellationToken) -> Result<(), WorkerError> {
+    // Install the metrics recorder before anything records.
+    crate::metrics::handle();
     let pool = db::build_pool(&config.database);
     let repo = Repository::new(pool, config.database.timeout);
     // The worker only reads payment references; it never calls the payments provider.
     let service = Arc::new(UserService::new(repo, Arc::new(NotConfigured)));
-    Worker::new(&config.kafka, service)?.run(shutdown).await
+    let worker = Worker::new(&config.kafka, service)?;
+    let probes = health::serve(config.http_addr, Arc::new(worker.probe()))
+        .await
+        .map_err(|e| WorkerError::Http(config.http_addr, e))?;
+    tracing::info!(addr = %probes, "worker probes and metrics listening");
+    worker.run(shutdown).await
 }
 
 /// Creates the commands, events and dead-letter topics where missing; returns

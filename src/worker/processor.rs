@@ -27,8 +27,10 @@ use tokio_util::sync::CancellationToken;
 use super::WorkerError;
 use super::envelope::{Envelope, Malformed};
 use super::get_payment_info::{self, GetPaymentInfo, Reply};
+use super::health::{Heartbeat, Probe};
 use super::kafka::{self, WorkerConsumer};
 use crate::config::KafkaSettings;
+use crate::metrics as m;
 use crate::service::{ServiceError, UserService};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -94,7 +96,11 @@ pub struct Worker {
     producer: FutureProducer,
     service: Arc<UserService>,
     settings: KafkaSettings,
+    heartbeat: Arc<Heartbeat>,
 }
+
+/// How long an idle poll waits before the loop ticks its heartbeat.
+const IDLE_POLL: Duration = Duration::from_secs(1);
 
 impl Worker {
     pub fn new(settings: &KafkaSettings, service: Arc<UserService>) -> Result<Self, WorkerError> {
@@ -103,7 +109,17 @@ impl Worker {
             producer: kafka::producer(settings)?,
             service,
             settings: settings.clone(),
+            heartbeat: Arc::default(),
         })
+    }
+
+    /// What the worker's HTTP probes look at.
+    pub fn probe(&self) -> Probe {
+        Probe {
+            heartbeat: self.heartbeat.clone(),
+            consumer: self.consumer.clone(),
+            service: self.service.clone(),
+        }
     }
 
     /// Runs until `shutdown` is cancelled: then finishes the batch in hand,
@@ -115,6 +131,7 @@ impl Worker {
         self.consumer.subscribe(&[&self.settings.commands_topic])?;
         tracing::info!(topic = %self.settings.commands_topic, group = %self.settings.group_id, "consuming commands");
         loop {
+            self.heartbeat.tick();
             let batch = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
@@ -176,13 +193,14 @@ impl Worker {
     /// the batch wait, up to the batch size.
     async fn next_batch(&self) -> Vec<Item> {
         let mut items = Vec::new();
-        match self.consumer.recv().await {
-            Ok(m) => items.push(Item::new(m.detach())),
-            Err(e) => {
+        match tokio::time::timeout(IDLE_POLL, self.consumer.recv()).await {
+            Ok(Ok(m)) => items.push(Item::new(m.detach())),
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "consumer error");
                 tokio::time::sleep(FIRST_BACKOFF).await;
                 return items;
             }
+            Err(_) => return items, // idle: let the loop tick
         }
         let deadline = Instant::now() + self.settings.batch_wait;
         while items.len() < self.settings.batch_size {
@@ -201,14 +219,17 @@ impl Worker {
     /// Processes a batch until every message is answered and acknowledged, then
     /// stores its offsets. Gives up only on shutdown (the batch is redelivered).
     async fn handle(&self, mut items: Vec<Item>, shutdown: &CancellationToken) {
+        metrics::histogram!(m::WORKER_BATCH_SIZE).record(items.len() as f64);
         let mut backoff = FIRST_BACKOFF;
         loop {
             match self.process(&mut items).await {
                 Ok(()) => {
                     self.store_offsets(&items);
+                    record_outcomes(&items);
                     return;
                 }
                 Err(e) => {
+                    metrics::counter!(m::WORKER_RETRIES).increment(1);
                     let pending = items.iter().filter(|i| !i.delivered).count();
                     tracing::warn!(error = %e, pending, retry_in = ?backoff, "batch not answered yet, retrying");
                     if !self.wait_paused(&mut items, backoff, shutdown).await {
@@ -350,6 +371,7 @@ impl Worker {
         let sleep = tokio::time::sleep(backoff);
         tokio::pin!(sleep);
         let keep_going = loop {
+            self.heartbeat.tick();
             tokio::select! {
                 () = &mut sleep => break true,
                 () = shutdown.cancelled() => break false,
@@ -372,6 +394,24 @@ impl Worker {
             let _ = self.consumer.resume(&assignment);
         }
         keep_going
+    }
+}
+
+/// Counts each message's outcome and its latency from being produced (the
+/// record's timestamp) to its answer being acknowledged.
+fn record_outcomes(items: &[Item]) {
+    let now = chrono::Utc::now().timestamp_millis();
+    for item in items {
+        let outcome = match &item.outgoing {
+            Some(Outgoing::Reply(r)) if r.kind == get_payment_info::RETRIEVED => "retrieved",
+            Some(Outgoing::Reply(_)) => "failed",
+            Some(Outgoing::DeadLetter(_)) => "dead_lettered",
+            None => continue,
+        };
+        metrics::counter!(m::WORKER_MESSAGES, "outcome" => outcome).increment(1);
+        if let Some(produced) = item.msg.timestamp().to_millis() {
+            metrics::histogram!(m::WORKER_LATENCY).record((now - produced).max(0) as f64 / 1000.0);
+        }
     }
 }
 

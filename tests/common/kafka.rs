@@ -227,6 +227,7 @@ impl InProcessWorker {
                 .telemetry,
             kafka,
             shutdown_timeout: Duration::from_secs(10),
+            http_addr: "127.0.0.1:0".parse().unwrap(),
         };
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
@@ -258,6 +259,7 @@ impl WorkerProcess {
             .envs(topics.env())
             .env("DATABASE_URL", database_url)
             .env("DATABASE_POOL_SIZE", "2")
+            .env("WORKER_HTTP_ADDR", "127.0.0.1:0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(file))
