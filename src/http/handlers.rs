@@ -22,7 +22,7 @@ use crate::service::{MAX_PAGE_SIZE, UserService};
 pub type Svc = Arc<UserService>;
 type Result<T> = std::result::Result<T, ApiError>;
 
-fn respond(result: Result<Response>) -> Response {
+pub(super) fn respond(result: Result<Response>) -> Response {
     result.unwrap_or_else(|e| render(&e, false))
 }
 

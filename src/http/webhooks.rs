@@ -8,8 +8,8 @@ use serde::Serialize;
 use warp::http::HeaderMap;
 use warp::reply::Response;
 
-use super::error::{ApiError, render};
-use super::handlers::Svc;
+use super::error::ApiError;
+use super::handlers::{Svc, respond};
 use super::wire;
 use crate::config::Secret;
 use crate::webhooks::clerk::{self, ClerkEvent};
@@ -50,44 +50,48 @@ pub async fn clerk_webhook(
     secrets: Arc<WebhookSecrets>,
     svc: Svc,
 ) -> Response {
-    let result: Result<Response, ApiError> = async {
-        let secret = secrets
-            .clerk
-            .as_ref()
-            .ok_or(ApiError::WebhookNotConfigured)?;
-        let id = header(&headers, "svix-id")?;
-        svix::verify(
-            secret.expose(),
-            id,
-            header(&headers, "svix-timestamp")?,
-            header(&headers, "svix-signature")?,
-            &body,
-            chrono::Utc::now().timestamp(),
-        )
-        .map_err(ApiError::Webhook)?;
-        let event = clerk::parse(&body).map_err(|_| ApiError::Webhook(WebhookError::BadPayload))?;
-        let applied = match event {
-            ClerkEvent::Ignore(reason) => {
-                tracing::info!(
-                    delivery = id,
-                    reason,
-                    "Clerk event acknowledged, not applied"
-                );
-                false
-            }
-            ClerkEvent::Upsert(profile) => {
-                svc.once("clerk", id, || async {
-                    // Same rules as the frontend's sync, Stripe provisioning included.
-                    svc.sync_user(&profile, true).await.map(drop)
-                })
-                .await?
-            }
-            ClerkEvent::Delete(user) => svc.once("clerk", id, || svc.delete_user(&user)).await?,
-        };
-        Ok(ack(applied))
-    }
-    .await;
-    result.unwrap_or_else(|e| render(&e, false))
+    respond(
+        async {
+            let secret = secrets
+                .clerk
+                .as_ref()
+                .ok_or(ApiError::WebhookNotConfigured)?;
+            let id = header(&headers, "svix-id")?;
+            svix::verify(
+                secret.expose(),
+                id,
+                header(&headers, "svix-timestamp")?,
+                header(&headers, "svix-signature")?,
+                &body,
+                chrono::Utc::now().timestamp(),
+            )
+            .map_err(ApiError::Webhook)?;
+            let event =
+                clerk::parse(&body).map_err(|_| ApiError::Webhook(WebhookError::BadPayload))?;
+            let applied = match event {
+                ClerkEvent::Ignore(reason) => {
+                    tracing::info!(
+                        delivery = id,
+                        reason,
+                        "Clerk event acknowledged, not applied"
+                    );
+                    false
+                }
+                ClerkEvent::Upsert(profile) => {
+                    svc.once("clerk", id, || async {
+                        // Same rules as the frontend's sync, Stripe provisioning included.
+                        svc.sync_user(&profile, true).await.map(drop)
+                    })
+                    .await?
+                }
+                ClerkEvent::Delete(user) => {
+                    svc.once("clerk", id, || svc.delete_user(&user)).await?
+                }
+            };
+            Ok(ack(applied))
+        }
+        .await,
+    )
 }
 
 pub async fn stripe_webhook(
@@ -96,7 +100,7 @@ pub async fn stripe_webhook(
     secrets: Arc<WebhookSecrets>,
     svc: Svc,
 ) -> Response {
-    let result: Result<Response, ApiError> = async {
+    respond(async {
         let secret = secrets
             .stripe
             .as_ref()
@@ -125,6 +129,5 @@ pub async fn stripe_webhook(
         };
         Ok(ack(applied))
     }
-    .await;
-    result.unwrap_or_else(|e| render(&e, false))
+    .await)
 }
