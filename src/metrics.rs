@@ -23,6 +23,30 @@ const LATENCY_BUCKETS: &[f64] = &[
 ];
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
 
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A status code as a label value without allocating for the usual ones.
+pub fn status_label(status: u16) -> metrics::SharedString {
+    let s: &'static str = match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        500 => "500",
+        502 => "502",
+        503 => "503",
+        other => return other.to_string().into(),
+    };
+    s.into()
+}
+
 /// The process's recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -37,6 +61,19 @@ pub fn handle() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         // Fails only if another recorder was installed first (not done anywhere).
         let _ = metrics::set_global_recorder(recorder);
+        // Histograms keep raw samples until an upkeep pass folds them into their
+        // buckets; without it memory grows with every request between scrapes
+        // (or forever, if nothing scrapes). A plain thread: it needs no runtime.
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_INTERVAL);
+                    upkeep.run_upkeep();
+                }
+            })
+            .expect("spawning the metrics upkeep thread");
         handle
     })
 }

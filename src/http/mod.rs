@@ -94,7 +94,7 @@ fn access_log(info: warp::log::Info<'_>) {
         warp::http::Method::OPTIONS => "OPTIONS",
         _ => "OTHER",
     };
-    let status = status.as_str().to_owned();
+    let status = crate::metrics::status_label(status.as_u16());
     metrics::counter!(crate::metrics::HTTP_REQUESTS, "route" => route, "method" => method, "status" => status.clone())
         .increment(1);
     metrics::histogram!(crate::metrics::HTTP_DURATION, "route" => route, "method" => method, "status" => status)
