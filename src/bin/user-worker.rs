@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = telemetry::init(&config.telemetry);
+    let log_guard = telemetry::init(&config.telemetry);
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         None | Some("run") => run(config).await,
@@ -28,14 +28,18 @@ async fn main() -> ExitCode {
             "unknown command '{other}' (expected: run, create-topics)"
         )),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match result {
+        Ok(()) => 0,
         Err(e) => {
             tracing::error!("{e:#}");
             eprintln!("user-worker: {e:#}");
-            ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Exit now rather than through the runtime's teardown, which would wait for a
+    // Kafka client still closing on a blocking thread (see processor.rs).
+    drop(log_guard);
+    std::process::exit(code)
 }
 
 async fn run(config: WorkerConfig) -> anyhow::Result<()> {

@@ -3,8 +3,8 @@
 //! `/ready` for readiness (partitions assigned and the database reachable).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::consumer::Consumer;
@@ -43,7 +43,9 @@ fn now_millis() -> u64 {
 
 pub struct Probe {
     pub heartbeat: Arc<Heartbeat>,
-    pub consumer: Arc<WorkerConsumer>,
+    /// Weak: the probes must not keep the Kafka client alive after the worker
+    /// has closed it (its destruction is where it leaves the group).
+    pub consumer: Weak<WorkerConsumer>,
     pub service: Arc<UserService>,
 }
 
@@ -88,9 +90,9 @@ pub async fn serve(addr: SocketAddr, probe: Arc<Probe>) -> std::io::Result<Socke
             .then(|p: Arc<Probe>| async move {
                 let assigned = p
                     .consumer
-                    .assignment()
-                    .map(|a| a.count() > 0)
-                    .unwrap_or(false);
+                    .upgrade()
+                    .and_then(|c| c.assignment().ok())
+                    .is_some_and(|a| a.count() > 0);
                 let database = p.service.check_ready().await.is_ok();
                 let ok = assigned && database;
                 let status = if ok {

@@ -99,6 +99,9 @@ pub struct Worker {
     heartbeat: Arc<Heartbeat>,
 }
 
+/// The longest the worker waits for its Kafka clients to close at exit.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long an idle poll waits before the loop ticks its heartbeat.
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
@@ -117,7 +120,7 @@ impl Worker {
     pub fn probe(&self) -> Probe {
         Probe {
             heartbeat: self.heartbeat.clone(),
-            consumer: self.consumer.clone(),
+            consumer: Arc::downgrade(&self.consumer),
             service: self.service.clone(),
         }
     }
@@ -142,9 +145,21 @@ impl Worker {
             }
         }
         tracing::info!("stopping: committing offsets and leaving the group");
-        // Blocking, but we are shutting down: nothing else is waiting on this thread.
-        kafka::commit_stored(&*self.consumer);
-        self.consumer.unsubscribe();
+        // Committing and closing block on the network; off the async threads, and
+        // bounded: with the broker already gone, librdkafka's close can wait for
+        // a very long time, and everything that matters is committed or not by now.
+        let Worker {
+            consumer, producer, ..
+        } = self;
+        let closing = tokio::task::spawn_blocking(move || {
+            kafka::commit_stored(&*consumer);
+            consumer.unsubscribe();
+            drop(producer);
+            drop(consumer);
+        });
+        if tokio::time::timeout(CLOSE_TIMEOUT, closing).await.is_err() {
+            tracing::warn!(timeout = ?CLOSE_TIMEOUT, "Kafka clients did not close in time (broker gone?)");
+        }
         Ok(())
     }
 
