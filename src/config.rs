@@ -25,6 +25,13 @@ fn invalid(var: &str, expected: &str, got: &str) -> ConfigError {
     ConfigError(format!("{var} must be {expected} (got '{got}')"))
 }
 
+/// A listen address, or an error naming `var` with an example.
+fn socket_addr(var: &str, value: &str, example: &str) -> Result<SocketAddr, ConfigError> {
+    value
+        .parse()
+        .map_err(|_| invalid(var, &format!("host:port such as {example}"), value))
+}
+
 /// A secret (API key, token): usable, but never printed by `Debug`.
 #[derive(Clone, Deserialize)]
 #[serde(transparent)]
@@ -451,13 +458,7 @@ impl ApiConfig {
     ) -> Result<Self, ConfigError> {
         let vars: Vec<_> = vars.into_iter().collect();
         let raw: RawApi = read(&vars)?;
-        let listen_addr = raw.listen_addr.parse().map_err(|_| {
-            invalid(
-                "LISTEN_ADDR",
-                "host:port such as 0.0.0.0:3000",
-                &raw.listen_addr,
-            )
-        })?;
+        let listen_addr = socket_addr("LISTEN_ADDR", &raw.listen_addr, "0.0.0.0:3000")?;
         Ok(Self {
             listen_addr,
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
@@ -682,13 +683,7 @@ impl WorkerConfig {
     ) -> Result<Self, ConfigError> {
         let vars: Vec<_> = vars.into_iter().collect();
         let raw: RawWorker = read(&vars)?;
-        let http_addr = raw.worker_http_addr.parse().map_err(|_| {
-            invalid(
-                "WORKER_HTTP_ADDR",
-                "host:port such as 0.0.0.0:9090",
-                &raw.worker_http_addr,
-            )
-        })?;
+        let http_addr = socket_addr("WORKER_HTTP_ADDR", &raw.worker_http_addr, "0.0.0.0:9090")?;
         Ok(Self {
             http_addr,
             database: DatabaseSettings::check(read(&vars)?)?,

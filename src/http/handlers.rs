@@ -82,32 +82,26 @@ pub async fn metrics(svc: Svc) -> Response {
     metrics::gauge!(m::DB_POOL_CONNECTIONS, "state" => "in_use").set(in_use as f64);
     metrics::gauge!(m::DB_POOL_CONNECTIONS, "state" => "idle").set(status.available as f64);
     metrics::gauge!(m::DB_POOL_WAITING).set(status.waiting as f64);
-    let mut response = Response::new(m::render().into());
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+    with_type(m::render(), "text/plain; version=0.0.4; charset=utf-8")
+}
+
+/// A 200 with `body` as `content_type`.
+fn with_type(body: impl Into<warp::hyper::body::Bytes>, content_type: &'static str) -> Response {
+    let mut response = Response::new(body.into().into());
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
 /// The OpenAPI 3 document, kept next to the routes (`openapi.json`).
 pub async fn openapi() -> Response {
-    let mut response = Response::new(include_str!("openapi.json").into());
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
+    with_type(include_str!("openapi.json"), "application/json")
 }
 
 /// Interactive API docs (Swagger UI, loaded by the browser) over `openapi.json`.
 pub async fn docs() -> Response {
-    let mut response = Response::new(include_str!("docs.html").into());
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    response
+    with_type(include_str!("docs.html"), "text/html; charset=utf-8")
 }
 
 pub async fn ready(svc: Svc) -> Response {
