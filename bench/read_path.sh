@@ -12,6 +12,7 @@ CONNS="${CONNS:-64}"
 DURATION="${DURATION:-20}"
 USERS=10000
 POOL="${POOL:-8}"
+SHARED="${SHARED:-4}"
 DB=userlib_bench
 PORT="${PORT:-3901}"
 URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$DB"
@@ -42,7 +43,7 @@ pg_tps="$(printf '%s\n' "$pg_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head 
 pg_lat="$(printf '%s\n' "$pg_out" | sed -n 's/^latency average = \(.*\)$/\1/p')"
 
 log "user-api: wrk, $CONNS connections, ${DURATION}s, pool $POOL"
-DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" AUTH_MODE=none \
+DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" DATABASE_SHARED_READ_CLIENTS="$SHARED" AUTH_MODE=none \
   RUST_LOG="warn,warp::server=off" \
   MIGRATE_ON_START=false ./target/release/user-api &
 api_pid=$!
@@ -66,7 +67,7 @@ cat <<TABLE
 | what | value |
 |---|---|
 | machine | $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB |
-| connections | $CONNS (pool $POOL) |
+| connections | $CONNS (pool $POOL, shared read clients $SHARED) |
 | pgbench ceiling (same SELECT, prepared) | ${pg_tps} TPS, avg ${pg_lat} |
 | user-api GET /api/user/{id} | ${rps} req/s |
 | ratio | ${ratio} |

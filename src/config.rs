@@ -66,6 +66,14 @@ struct RawDatabase {
     database_timeout_ms: u64,
     #[serde(default = "default_db_connect_timeout_ms")]
     database_connect_timeout_ms: u64,
+    #[serde(default = "default_shared_read_clients")]
+    database_shared_read_clients: usize,
+}
+
+/// Measured with bench/read_path.sh on 2 cores: 4 pipelining clients gave the
+/// steadiest tail (1: 0.78 of the ceiling, 2: 0.64-0.81, 4: 0.72-0.78, p99 < 4 ms).
+fn default_shared_read_clients() -> usize {
+    4
 }
 
 fn default_database_url() -> String {
@@ -94,6 +102,8 @@ pub struct DatabaseSettings {
     pub timeout: Duration,
     /// Deadline for opening one connection.
     pub connect_timeout: Duration,
+    /// Connections shared (pipelined) by the primary-key reads of `GET /user/{id}`.
+    pub shared_read_clients: usize,
 }
 
 impl DatabaseSettings {
@@ -104,6 +114,7 @@ impl DatabaseSettings {
             database_pool_size: default_pool_size(),
             database_timeout_ms: default_db_timeout_ms(),
             database_connect_timeout_ms: default_db_connect_timeout_ms(),
+            database_shared_read_clients: default_shared_read_clients(),
         })
     }
 
@@ -128,6 +139,7 @@ impl DatabaseSettings {
             pool_size: raw.database_pool_size,
             timeout: Duration::from_millis(raw.database_timeout_ms),
             connect_timeout: Duration::from_millis(raw.database_connect_timeout_ms),
+            shared_read_clients: raw.database_shared_read_clients.clamp(1, 64),
         })
     }
 

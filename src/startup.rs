@@ -61,7 +61,7 @@ impl Api {
         crate::metrics::handle();
         let authenticator = Authenticator::new(&config.auth).map_err(StartupError::Auth)?;
         let pool = db::build_pool(&config.database);
-        let repo = Repository::new(pool, config.database.timeout);
+        let repo = Repository::new(pool, &config.database);
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Bind {

@@ -7,6 +7,7 @@
 mod migrations;
 mod pool;
 mod repository;
+mod shared;
 
 pub use migrations::migrate;
 pub use pool::build_pool;

@@ -3,13 +3,16 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::Pool;
 use futures_util::{Stream, StreamExt};
 use tokio_postgres::Row;
 
+use super::shared::SharedReads;
 use super::{Conflict, DbError};
+use crate::config::DatabaseSettings;
 use crate::domain::{
     CardDetails, ClerkUserId, ConnectAccountId, NewTempUser, PaymentRef, ProfileUpdate, Rating,
     RatingKind, StoredCard, User,
@@ -133,12 +136,25 @@ const PAYMENT_REFS: &str = "SELECT clerk_user_id, stripe_customer_id, card_payme
 pub struct Repository {
     pool: Pool,
     timeout: Duration,
+    /// The hot primary-key read, pipelined on shared clients (see `shared.rs`).
+    user_reads: Arc<SharedReads>,
 }
 
 impl Repository {
-    /// `timeout` bounds each operation, from waiting for a connection to the last row.
-    pub fn new(pool: Pool, timeout: Duration) -> Self {
-        Self { pool, timeout }
+    /// Each operation is bounded by the settings' timeout, from waiting for a
+    /// connection to the last row.
+    pub fn new(pool: Pool, settings: &DatabaseSettings) -> Self {
+        let mut pg = settings.pg_config();
+        pg.connect_timeout(settings.connect_timeout);
+        Self {
+            pool,
+            timeout: settings.timeout,
+            user_reads: Arc::new(SharedReads::new(
+                pg,
+                SELECT_USER,
+                settings.shared_read_clients,
+            )),
+        }
     }
 
     pub fn pool(&self) -> &Pool {
@@ -166,9 +182,7 @@ impl Repository {
 
     pub async fn find_user(&self, id: &ClerkUserId) -> Result<Option<User>, DbError> {
         self.deadline(async {
-            let client = self.pool.get().await?;
-            let stmt = client.prepare_cached(SELECT_USER).await?;
-            let row = client.query_opt(&stmt, &[&id.as_str()]).await?;
+            let row = self.user_reads.query_opt(&[&id.as_str()]).await?;
             Ok(row.as_ref().map(user_from_row))
         })
         .await

@@ -41,7 +41,7 @@ pub async fn run(config: &WorkerConfig, shutdown: CancellationToken) -> Result<(
     // Install the metrics recorder before anything records.
     crate::metrics::handle();
     let pool = db::build_pool(&config.database);
-    let repo = Repository::new(pool, config.database.timeout);
+    let repo = Repository::new(pool, &config.database);
     // The worker only reads payment references; it never calls the payments provider.
     let service = Arc::new(UserService::new(repo, Arc::new(NotConfigured)));
     let worker = Worker::new(&config.kafka, service)?;

@@ -1,0 +1,80 @@
+//! Connections shared by concurrent primary-key reads.
+//!
+//! A pool lends each request a connection of its own, so every read costs a
+//! write and a read system call on its connection. tokio-postgres pipelines
+//! queries that several tasks issue on one client: they leave in one write and
+//! their answers arrive in one read. `GET /user/{id}`, the hot path, therefore
+//! goes through a few shared clients; everything else uses the pool.
+//!
+//! A client whose connection has ended (server restart, network cut) is
+//! replaced on next use, so recovery needs no restart.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use tokio_postgres::{Client, NoTls, Statement};
+
+use super::DbError;
+
+struct Reader {
+    client: Client,
+    statement: Statement,
+}
+
+pub struct SharedReads {
+    pg: tokio_postgres::Config,
+    sql: &'static str,
+    slots: Vec<RwLock<Option<Arc<Reader>>>>,
+    /// Serialises reconnecting a slot.
+    reconnecting: Vec<tokio::sync::Mutex<()>>,
+    next: AtomicUsize,
+}
+
+impl SharedReads {
+    /// `clients` shared clients running the prepared `sql`.
+    pub fn new(pg: tokio_postgres::Config, sql: &'static str, clients: usize) -> Self {
+        let clients = clients.max(1);
+        Self {
+            pg,
+            sql,
+            slots: (0..clients).map(|_| RwLock::new(None)).collect(),
+            reconnecting: (0..clients).map(|_| tokio::sync::Mutex::new(())).collect(),
+            next: AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs the statement with `params` on the next shared client.
+    pub async fn query_opt(
+        &self,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Option<tokio_postgres::Row>, DbError> {
+        let reader = self.reader().await?;
+        Ok(reader.client.query_opt(&reader.statement, params).await?)
+    }
+
+    async fn reader(&self) -> Result<Arc<Reader>, DbError> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        if let Some(r) = self.live(i) {
+            return Ok(r);
+        }
+        let _guard = self.reconnecting[i].lock().await;
+        if let Some(r) = self.live(i) {
+            return Ok(r); // another task reconnected it meanwhile
+        }
+        let (client, connection) = self.pg.connect(NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "shared read connection ended");
+            }
+        });
+        let statement = client.prepare(self.sql).await?;
+        let reader = Arc::new(Reader { client, statement });
+        *self.slots[i].write().expect("slot lock is never poisoned") = Some(reader.clone());
+        Ok(reader)
+    }
+
+    fn live(&self, i: usize) -> Option<Arc<Reader>> {
+        let slot = self.slots[i].read().expect("slot lock is never poisoned");
+        slot.as_ref().filter(|r| !r.client.is_closed()).cloned()
+    }
+}
