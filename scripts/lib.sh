@@ -95,7 +95,10 @@ ensure_localstripe() {
 }
 
 stop_services() {
-  if [ -n "$LOCALSTRIPE_PID" ]; then kill "$LOCALSTRIPE_PID" 2>/dev/null || true; fi
+  if [ -n "$LOCALSTRIPE_PID" ]; then
+    kill "$LOCALSTRIPE_PID" 2>/dev/null || true
+    wait "$LOCALSTRIPE_PID" 2>/dev/null || true
+  fi
   stop_broker
 }
 

@@ -35,12 +35,6 @@ pub enum DbError {
     Internal(String),
 }
 
-impl DbError {
-    pub fn is_unavailable(&self) -> bool {
-        matches!(self, DbError::Unavailable(_))
-    }
-}
-
 impl From<tokio_postgres::Error> for DbError {
     fn from(err: tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;

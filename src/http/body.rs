@@ -9,7 +9,7 @@ use warp::{Filter, Rejection};
 use super::error::ApiError;
 
 /// Largest request body accepted, in bytes.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Extracts the raw body of a JSON request; parsing is left to the handler, which
 /// knows its type.

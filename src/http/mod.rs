@@ -18,8 +18,7 @@ use warp::reply::Response;
 use crate::auth::Authenticator;
 use crate::service::UserService;
 
-pub use body::MAX_BODY_BYTES;
-pub use routes::{ROUTES, template, template_matches};
+pub use routes::{ROUTES, template_matches};
 pub use webhooks::WebhookSecrets;
 
 /// The complete filter `user-api` serves: routes, CORS, errors as JSON, a
