@@ -34,6 +34,17 @@ require_rust() {
   if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 }
 
+# warn_if_disk_low MIB: a clean build writes ~3 GB under target/ (more while the
+# broker is built); say so up front instead of letting rustc die half-way with
+# "No space left on device", which is how one CI run ended.
+warn_if_disk_low() {
+  local need_mib=$1 avail_mib
+  avail_mib=$(df -Pm "${CARGO_TARGET_DIR:-$ROOT}" | awk 'NR == 2 { print $4 }')
+  if [ "${avail_mib:-0}" -lt "$need_mib" ]; then
+    log "warning: only ${avail_mib} MiB free for the build; a clean one needs about ${need_mib} MiB"
+  fi
+}
+
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
 # --- Kafka broker -------------------------------------------------------------
@@ -56,7 +67,7 @@ ensure_broker() {
     return
   fi
   if [ ! -x "$NISSHI_ROOT/bin/nisshi" ]; then
-    log "building the nisshi $NISSHI_VERSION broker into $NISSHI_ROOT (first time on this machine: ~20 min on 2 cores)"
+    log "building the nisshi $NISSHI_VERSION broker into $NISSHI_ROOT (first time on this machine: 10-20 min on 2 cores)"
     # --ignore-rust-version: one dependency declares a newer rustc than it needs.
     cargo install nisshi --version "$NISSHI_VERSION" --locked --ignore-rust-version \
       --no-default-features --features dynostore --root "$NISSHI_ROOT" --quiet
