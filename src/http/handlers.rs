@@ -376,7 +376,7 @@ pub async fn delete_payment(raw_id: String, caller: Caller, svc: Svc) -> Respons
     )
 }
 
-pub async fn list_users(caller: Caller, query: wire::ListQuery, svc: Svc) -> Response {
+pub async fn list_users(caller: Caller, raw_query: String, svc: Svc) -> Response {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct Page<'a> {
@@ -387,6 +387,7 @@ pub async fn list_users(caller: Caller, query: wire::ListQuery, svc: Svc) -> Res
     respond(
         async {
             allow(&caller, Access::ServiceOnly)?;
+            let query = wire::ListQuery::parse(&raw_query)?;
             let after = query
                 .after
                 .map(ClerkUserId::parse)

@@ -114,6 +114,16 @@ pub struct ListQuery {
     pub after: Option<String>,
 }
 
+impl ListQuery {
+    /// Parsed by the handler, not by `warp::query`: a rejected query would let the
+    /// request fall through to `GET /user/{id}` and answer 404 for a user called
+    /// `list-users`.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str(raw)
+            .map_err(|_| ApiError::InvalidQuery("Invalid query string".into()))
+    }
+}
+
 // ------------------------------------------------------------------ rendering
 
 /// A JSON response. Serialising our own wire types cannot fail; if it ever did,
