@@ -343,6 +343,21 @@ async fn unknown_routes_and_methods_are_json_errors() {
             .await;
         assert_error(&patch, 405);
         assert_error(&app.delete(&format!("{p}/user/list-users")).await, 405);
+        // A 405 names the methods the path takes (RFC 9110).
+        for (method, path, allow) in [
+            ("PATCH", "/user/user_x", "GET"),
+            ("POST", "/user/user_x/payment", "DELETE, GET, PUT"),
+            ("TRACE", "/health", "GET"),
+        ] {
+            let resp = app
+                .http
+                .request(method.parse().unwrap(), app.url(&format!("{p}{path}")))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 405, "{method} {p}{path}");
+            assert_eq!(resp.headers()["allow"], allow, "{method} {p}{path}");
+        }
     }
 }
 

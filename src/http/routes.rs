@@ -8,6 +8,8 @@ use std::convert::Infallible;
 
 use warp::Filter;
 use warp::filters::BoxedFilter;
+use warp::filters::path::FullPath;
+use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::Response;
 
 use std::sync::Arc;
@@ -295,7 +297,27 @@ pub fn api(state: State, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
             .map(warp::reply::Reply::into_response)
             .boxed()
     };
-    both.recover(error::recover).unify().boxed()
+    warp::path::full()
+        .and(both.recover(error::recover).unify())
+        .map(with_allow)
+        .boxed()
+}
+
+/// RFC 9110: a 405 says which methods the path does take.
+fn with_allow(path: FullPath, mut response: Response) -> Response {
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        let mut methods: Vec<&str> = ROUTES
+            .iter()
+            .filter(|(_, t)| template_matches(t, path.as_str()))
+            .map(|(m, _)| *m)
+            .collect();
+        methods.sort_unstable();
+        methods.dedup();
+        if let Ok(allow) = HeaderValue::from_str(&methods.join(", ")) {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+    }
+    response
 }
 
 #[cfg(test)]
