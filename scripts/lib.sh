@@ -47,6 +47,12 @@ warn_if_disk_low() {
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 
+# wait_for_port HOST PORT: true once something listens there (up to 10 s).
+wait_for_port() {
+  for _ in $(seq 1 100); do port_open "$1" "$2" && return 0; sleep 0.1; done
+  return 1
+}
+
 # --- Kafka broker -------------------------------------------------------------
 # A real Kafka-protocol broker on loopback: nisshi (crates registry, Apache-2.0),
 # built once per machine into a cache outside the repository, in-memory storage.
@@ -77,8 +83,7 @@ ensure_broker() {
   "$NISSHI_ROOT/bin/nisshi" broker --listener-url tcp://127.0.0.1:9092 \
     --advertised-listener-url tcp://127.0.0.1:9092 --storage-engine memory://nisshi/ >"$logfile" 2>&1 &
   BROKER_PID=$!
-  for _ in $(seq 1 100); do port_open 127.0.0.1 9092 && return; sleep 0.1; done
-  die "the broker did not start (see $logfile)"
+  wait_for_port 127.0.0.1 9092 || die "the broker did not start (see $logfile)"
 }
 
 # --- localstripe ------------------------------------------------------------------
@@ -100,8 +105,7 @@ ensure_localstripe() {
   while port_open 127.0.0.1 "$port"; do port=$((port + 1)); done
   "$LOCALSTRIPE_VENV/bin/python" "$ROOT/scripts/run_localstripe.py" "$port" >"${TMPDIR:-/tmp}/userlib-localstripe.log" 2>&1 &
   LOCALSTRIPE_PID=$!
-  for _ in $(seq 1 100); do port_open 127.0.0.1 "$port" && break; sleep 0.1; done
-  port_open 127.0.0.1 "$port" || die "localstripe did not start"
+  wait_for_port 127.0.0.1 "$port" || die "localstripe did not start"
   export LOCALSTRIPE_URL="http://127.0.0.1:$port"
 }
 

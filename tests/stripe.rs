@@ -106,14 +106,11 @@ async fn a_sync_retried_after_a_crash_between_stripe_and_our_update_creates_noth
     sync(&app, "user_ada").await;
     // The crash: Stripe created both, our UPDATE never happened (keys were saved first).
     app.db
-        .client()
-        .await
         .execute(
-            "UPDATE users SET stripe_customer_id = NULL, stripe_connect_account_id = NULL WHERE clerk_user_id = 'user_ada'",
-            &[],
+            "UPDATE users SET stripe_customer_id = NULL, stripe_connect_account_id = NULL \
+             WHERE clerk_user_id = 'user_ada'",
         )
-        .await
-        .unwrap();
+        .await;
 
     let body = sync(&app, "user_ada").await;
     assert_eq!(
@@ -235,14 +232,11 @@ async fn an_object_created_by_an_indeterminate_attempt_is_adopted_not_duplicated
     app.sync_user("user_ada", "ada@example.com").await; // payments double not mounted: nothing created yet
     // An earlier attempt timed out after Stripe had created the customer.
     app.db
-        .client()
-        .await
         .execute(
-            "UPDATE users SET stripe_customer_uncertain = true, stripe_customer_id = NULL WHERE clerk_user_id = 'user_ada'",
-            &[],
+            "UPDATE users SET stripe_customer_uncertain = true, stripe_customer_id = NULL \
+             WHERE clerk_user_id = 'user_ada'",
         )
-        .await
-        .unwrap();
+        .await;
     let mut someone_else = fixture("customer");
     someone_else["id"] = json!("cus_other");
     someone_else["metadata"] = json!({"clerk_user_id": "user_other"});
@@ -275,14 +269,10 @@ async fn user_with_customer_and_card(app: &TestApp) -> Value {
     app.sync_user("user_ada", "ada@example.com").await;
     app.store_card("user_ada", "pm_before").await;
     app.db
-        .client()
-        .await
         .execute(
             "UPDATE users SET stripe_customer_id = 'cus_existing' WHERE clerk_user_id = 'user_ada'",
-            &[],
         )
-        .await
-        .unwrap();
+        .await;
     app.snapshot().await
 }
 

@@ -96,6 +96,12 @@ impl TestDb {
         )
     }
 
+    /// Runs SQL the test uses to arrange a state the API cannot make (a crash
+    /// between Stripe and our UPDATE, say).
+    pub async fn execute(&self, sql: &str) {
+        self.client().await.batch_execute(sql).await.unwrap();
+    }
+
     /// A direct client for arranging and asserting rows.
     pub async fn client(&self) -> tokio_postgres::Client {
         let (client, conn) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)
