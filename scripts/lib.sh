@@ -80,7 +80,9 @@ ensure_broker() {
   fi
   local logfile="${TMPDIR:-/tmp}/userlib-nisshi.log"
   log "starting nisshi on 127.0.0.1:9092 (log: $logfile)"
-  "$NISSHI_ROOT/bin/nisshi" broker --listener-url tcp://127.0.0.1:9092 \
+  # In its own session: a Ctrl-C on scripts/dev must not reach the broker before
+  # user-worker has committed and left the group; stop_broker ends it afterwards.
+  setsid "$NISSHI_ROOT/bin/nisshi" broker --listener-url tcp://127.0.0.1:9092 \
     --advertised-listener-url tcp://127.0.0.1:9092 --storage-engine memory://nisshi/ >"$logfile" 2>&1 &
   BROKER_PID=$!
   wait_for_port 127.0.0.1 9092 || die "the broker did not start (see $logfile)"
