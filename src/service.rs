@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::db::{ClaimedKey, Conflict, DbError, Repository, StripeObject, UserIdStream};
+use crate::db::{
+    CardRemoval, ClaimedKey, Conflict, DbError, Repository, StripeObject, UserIdStream,
+};
 use crate::domain::{
     ClerkUserId, ConnectAccountId, NewTempUser, PaymentMethodId, PaymentRef, ProfileUpdate, Rating,
     RatingKind, StoredCard, User,
@@ -20,6 +22,9 @@ pub enum ServiceError {
     UserNotFound,
     #[error("no payment method stored for user")]
     NoStoredCard,
+    /// A delete found no card to remove (the original answered 400 for it).
+    #[error("no payment method to delete")]
+    NoCardToDelete,
     #[error("conflict on {0:?}")]
     Conflict(Conflict),
     #[error(transparent)]
@@ -360,9 +365,13 @@ impl UserService {
         Ok(true)
     }
 
-    /// Forgets the stored card (both DELETE payment routes). Idempotent.
+    /// Forgets the stored card (both DELETE payment routes).
     pub async fn remove_card(&self, id: &ClerkUserId) -> Result<()> {
-        found(self.repo.clear_card(id).await?)
+        match self.repo.clear_card(id).await? {
+            CardRemoval::Removed => Ok(()),
+            CardRemoval::NoCard => Err(ServiceError::NoCardToDelete),
+            CardRemoval::NoSuchUser => Err(ServiceError::UserNotFound),
+        }
     }
 
     /// Every user id after `after`, streamed.

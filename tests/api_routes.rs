@@ -83,32 +83,56 @@ async fn sync_creates_then_updates_without_touching_payment_data() {
     }
 }
 
+/// Every key of the user object (wire-compat.md), nested under `user`.
+const USER_KEYS: [&str; 12] = [
+    "clerkUserId",
+    "username",
+    "email",
+    "firstName",
+    "lastName",
+    "phoneNumber",
+    "customerRating",
+    "runnerRating",
+    "stripeCustomerId",
+    "stripeConnectAccountId",
+    "createdAt",
+    "updatedAt",
+];
+
+/// The frontend reads `response.user` (profile, payment page) and
+/// `data.user.username || data.user.firstName`: the object is nested, never
+/// spread over the top level.
 #[tokio::test]
-async fn get_user_renders_the_camel_case_object_and_honours_include_payment_details() {
+async fn get_user_nests_the_camel_case_object_under_user_and_honours_include_payment_details() {
     let app = TestApp::spawn().await;
     app.sync_user("user_get", "get@example.com").await;
     app.store_card("user_get", "pm_123").await;
     for p in PREFIXES {
         let (status, body) = app.get(&format!("{p}/user/user_get")).await;
         assert_eq!(status, 200, "{body}");
+        let top: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            top,
+            ["success", "user"],
+            "only success and user at the top: {body}"
+        );
         assert_eq!(body["success"], true);
-        for key in [
-            "clerkUserId",
-            "username",
-            "email",
-            "firstName",
-            "lastName",
-            "phoneNumber",
-            "customerRating",
-            "runnerRating",
-            "stripeCustomerId",
-            "stripeConnectAccountId",
-            "createdAt",
-            "updatedAt",
-        ] {
-            assert!(body.get(key).is_some(), "missing {key}: {body}");
-        }
-        let card = &body["userStripeCard"];
+        let user = body["user"].as_object().unwrap();
+        let mut keys: Vec<&str> = user.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        let mut want: Vec<&str> = USER_KEYS.to_vec();
+        want.push("userStripeCard");
+        want.sort_unstable();
+        assert_eq!(keys, want, "{body}");
+        assert_eq!(user["clerkUserId"], "user_get");
+        assert_eq!(user["email"], "get@example.com");
+        assert_eq!(user["firstName"], "Ada");
+        let card = &body["user"]["userStripeCard"];
         assert_eq!(card["payment_method_id"], "pm_123");
         assert_eq!(card["brand"], "visa");
         assert_eq!(card["last4"], "4242");
@@ -117,15 +141,29 @@ async fn get_user_renders_the_camel_case_object_and_honours_include_payment_deta
         assert!(card["updated_at"].is_string());
 
         for off in ["false", "FALSE", "False"] {
-            let (_, body) = app
+            let (status, body) = app
                 .get(&format!("{p}/user/user_get?includePaymentDetails={off}"))
                 .await;
-            assert!(body.get("userStripeCard").is_none(), "{off}: {body}");
+            assert_eq!(status, 200, "{body}");
+            let mut keys: Vec<&str> = body["user"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            let mut want = USER_KEYS.to_vec();
+            want.sort_unstable();
+            assert_eq!(keys, want, "{off}: {body}");
+            assert!(body.get("userStripeCard").is_none(), "{body}");
         }
         let (_, body) = app
             .get(&format!("{p}/user/user_get?includePaymentDetails=true"))
             .await;
-        assert!(body.get("userStripeCard").is_some());
+        assert_eq!(
+            body["user"]["userStripeCard"]["payment_method_id"],
+            "pm_123"
+        );
 
         assert_error(&app.get(&format!("{p}/user/user_nobody")).await, 404);
     }
@@ -135,27 +173,41 @@ async fn get_user_renders_the_camel_case_object_and_honours_include_payment_deta
 async fn payment_info_and_both_delete_routes() {
     let app = TestApp::spawn().await;
     app.sync_user("user_pay", "pay@example.com").await;
-    for (i, p) in PREFIXES.iter().enumerate() {
-        assert_error(&app.get(&format!("{p}/user/user_pay/payment")).await, 400);
-        app.store_card("user_pay", "pm_abc").await;
-        let (status, body) = app.get(&format!("{p}/user/user_pay/payment")).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(
-            body["payment_info"],
-            json!({"payment_method_id": "pm_abc", "last_four": "4242", "card_type": "visa",
-                   "expiry_month": 12, "expiry_year": 2030})
-        );
-        let route = if i == 0 { "payment" } else { "payment-methods" };
-        let (status, body) = app.delete(&format!("{p}/user/user_pay/{route}")).await;
-        assert_eq!((status, &body["success"]), (200, &json!(true)), "{body}");
-        assert_eq!(
-            app.row("user_pay").await.unwrap()["card_payment_method_id"],
-            json!(null)
-        );
-        assert_error(
-            &app.delete(&format!("{p}/user/user_nobody/{route}")).await,
-            404,
-        );
+    for p in PREFIXES {
+        for route in ["payment", "payment-methods"] {
+            assert_error(&app.get(&format!("{p}/user/user_pay/payment")).await, 400);
+            let before = app.snapshot().await;
+            let missing = app.delete(&format!("{p}/user/user_pay/{route}")).await;
+            assert_error(&missing, 400);
+            assert_eq!(
+                missing.1["message"], "User has no payment method to delete",
+                "the running system's message"
+            );
+            assert_eq!(
+                app.snapshot().await,
+                before,
+                "a refused delete changes nothing"
+            );
+
+            app.store_card("user_pay", "pm_abc").await;
+            let (status, body) = app.get(&format!("{p}/user/user_pay/payment")).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(
+                body["payment_info"],
+                json!({"payment_method_id": "pm_abc", "last_four": "4242", "card_type": "visa",
+                       "expiry_month": 12, "expiry_year": 2030})
+            );
+            let (status, body) = app.delete(&format!("{p}/user/user_pay/{route}")).await;
+            assert_eq!((status, &body["success"]), (200, &json!(true)), "{body}");
+            assert_eq!(
+                app.row("user_pay").await.unwrap()["card_payment_method_id"],
+                json!(null)
+            );
+            assert_error(
+                &app.delete(&format!("{p}/user/user_nobody/{route}")).await,
+                404,
+            );
+        }
         assert_error(
             &app.get(&format!("{p}/user/user_nobody/payment")).await,
             404,
@@ -230,9 +282,9 @@ async fn ratings_are_stored() {
             )
             .await;
         assert_eq!(status, 200);
-        let (_, user) = app.get(&format!("{p}/user/user_rate")).await;
-        assert_eq!(user["customerRating"], value);
-        assert_eq!(user["runnerRating"], 0.0);
+        let (_, body) = app.get(&format!("{p}/user/user_rate")).await;
+        assert_eq!(body["user"]["customerRating"], value);
+        assert_eq!(body["user"]["runnerRating"], 0.0);
         assert_error(
             &app.post_json(
                 &format!("{p}/user/user_nobody/update-runner-rating"),

@@ -67,11 +67,12 @@ async fn every_cell_of_the_access_table() {
     // (method, path, body, [me, other, service, nobody]); "yes" cells carry the
     // status the allowed request gets (503: payments not configured here).
     let table: Vec<(Method, String, Option<Value>, [u16; 4])> = vec![
+        // Another signed-in user gets the public view (see its own test).
         (
             Method::GET,
             format!("/user/{ME}"),
             None,
-            [200, 403, 200, 401],
+            [200, 200, 200, 401],
         ),
         (
             Method::GET,
@@ -149,12 +150,13 @@ async fn every_cell_of_the_access_table() {
         (Method::GET, "/ready".into(), None, [200, 200, 200, 200]),
     ];
     for prefix in ["", "/api"] {
-        app.store_card(ME, "pm_me").await; // the DELETE rows removed it last pass
         for (method, path, body, expected) in &table {
             for (who, want) in [Who::Me, Who::Other, Who::Service, Who::Nobody]
                 .into_iter()
                 .zip(expected)
             {
+                // Each allowed DELETE removes the card; the next caller needs one.
+                app.store_card(ME, "pm_me").await;
                 if *want == 201 && prefix == "/api" {
                     continue; // one temp user per email
                 }
@@ -188,7 +190,253 @@ async fn every_cell_of_the_access_table() {
         None,
     )
     .await;
-    assert_eq!(other["runnerRating"], 5.0);
+    assert_eq!(other["user"]["runnerRating"], 5.0);
+}
+
+/// The order pages show the other party's name through `GET /user/{other id}`
+/// with the viewer's own token: any signed-in user gets the public view, the
+/// user themself and services the whole object.
+#[tokio::test]
+async fn other_users_get_the_public_view_and_nothing_private() {
+    let (app, _jwks) = app().await;
+    seed(&app).await;
+    app.db
+        .execute(&format!(
+            "UPDATE users SET username = 'runner_ray', first_name = 'Ray', last_name = 'Tan', \
+             phone_number = '+6591234567', stripe_connect_account_id = 'acct_ray' \
+             WHERE clerk_user_id = '{ME}'"
+        ))
+        .await;
+    for prefix in ["", "/api"] {
+        for query in [
+            "",
+            "?includePaymentDetails=true",
+            "?includePaymentDetails=false",
+        ] {
+            let path = format!("{prefix}/user/{ME}{query}");
+            let (status, body) = call(&app, Method::GET, &path, Who::Other, None).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            assert_eq!(
+                body,
+                json!({"success": true, "user": {
+                    "clerkUserId": ME, "username": "runner_ray",
+                    "firstName": "Ray", "lastName": "Tan"}}),
+                "{path}: exactly the public keys"
+            );
+            for who in [Who::Me, Who::Service] {
+                let (status, body) = call(&app, Method::GET, &path, who, None).await;
+                assert_eq!(status, 200, "{path} as {who:?}: {body}");
+                assert_eq!(body["user"]["email"], "me@example.com", "{who:?}");
+                assert_eq!(body["user"]["phoneNumber"], "+6591234567", "{who:?}");
+                assert_eq!(body["user"]["stripeCustomerId"], "cus_me", "{who:?}");
+            }
+        }
+        let (status, body) = call(
+            &app,
+            Method::GET,
+            &format!("{prefix}/user/user_ghost"),
+            Who::Other,
+            None,
+        )
+        .await;
+        assert_eq!((status, &body["message"]), (404, &json!("User not found")));
+        // The other routes keep their access table.
+        for path in [
+            format!("/user/{ME}/payment"),
+            format!("/user/{ME}/connect-account"),
+        ] {
+            let (status, _) = call(
+                &app,
+                Method::GET,
+                &format!("{prefix}{path}"),
+                Who::Other,
+                None,
+            )
+            .await;
+            assert_eq!(status, 403, "{path}");
+        }
+    }
+}
+
+/// A browser hands the page an answer, an error included, only when it carries
+/// `Access-Control-Allow-Origin`; otherwise the page sees "Failed to fetch".
+#[tokio::test]
+async fn every_answer_to_an_allowed_origin_carries_cors_headers() {
+    let (app, _jwks) = app().await;
+    seed(&app).await;
+    let token = clerk::token(ME);
+    let other = clerk::token(OTHER);
+    // (method, path, bearer token, content type, body, status for the allowed origin)
+    type Case<'a> = (
+        Method,
+        String,
+        Option<&'a str>,
+        Option<&'a str>,
+        Vec<u8>,
+        u16,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            Method::GET,
+            format!("/api/user/{ME}"),
+            Some(&token),
+            None,
+            vec![],
+            200,
+        ),
+        (
+            Method::GET,
+            format!("/api/user/{ME}"),
+            None,
+            None,
+            vec![],
+            401,
+        ),
+        (
+            Method::GET,
+            format!("/api/user/{ME}"),
+            Some("garbage"),
+            None,
+            vec![],
+            401,
+        ),
+        (
+            Method::GET,
+            format!("/api/user/{ME}/payment"),
+            Some(&other),
+            None,
+            vec![],
+            403,
+        ),
+        (
+            Method::GET,
+            "/api/user/user_ghost/payment".into(),
+            Some(SERVICE_TOKEN),
+            None,
+            vec![],
+            404,
+        ),
+        (
+            Method::GET,
+            "/api/no/such/route".into(),
+            Some(&token),
+            None,
+            vec![],
+            404,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/user/{ME}"),
+            Some(&token),
+            None,
+            vec![],
+            405,
+        ),
+        (
+            Method::POST,
+            "/api/user/sync-from-frontend".into(),
+            Some(&token),
+            Some("application/json"),
+            b"{".to_vec(),
+            400,
+        ),
+        (
+            Method::POST,
+            "/api/user/sync-from-frontend".into(),
+            Some(&token),
+            Some("text/plain"),
+            b"{}".to_vec(),
+            415,
+        ),
+        (
+            Method::POST,
+            "/api/user/sync-from-frontend".into(),
+            Some(&token),
+            Some("application/json"),
+            vec![b' '; 128 * 1024],
+            413,
+        ),
+        (
+            Method::PUT,
+            format!("/api/user/{ME}/payment"),
+            Some(&token),
+            Some("application/json"),
+            br#"{"paymentMethodId":"pm_1"}"#.to_vec(),
+            503,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/user/{ME}/payment"),
+            Some(&token),
+            None,
+            vec![],
+            200,
+        ),
+        (
+            Method::DELETE,
+            format!("/api/user/{ME}/payment"),
+            Some(&token),
+            None,
+            vec![],
+            400,
+        ),
+    ];
+    for origin in [Some(PARTY), Some("https://evil.example.com"), None] {
+        app.store_card(ME, "pm_me").await;
+        for (method, path, bearer, content_type, body, want) in &cases {
+            let mut req = app
+                .http
+                .request(method.clone(), app.url(path))
+                .body(body.clone());
+            if let Some(o) = origin {
+                req = req.header("origin", o);
+            }
+            if let Some(b) = bearer {
+                req = req.bearer_auth(b);
+            }
+            if let Some(ct) = content_type {
+                req = req.header("content-type", *ct);
+            }
+            let resp = req.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let acao = resp.headers().get("access-control-allow-origin").cloned();
+            let vary: Vec<String> = resp
+                .headers()
+                .get_all("vary")
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect();
+            let answer: Value = resp.json().await.unwrap_or(Value::Null);
+            let what = format!("{method} {path} from {origin:?}: {status} {answer}");
+            assert!(answer["success"].is_boolean(), "JSON answer: {what}");
+            assert!(
+                vary.iter().any(|v| v.eq_ignore_ascii_case("origin")),
+                "Vary: {what}"
+            );
+            match origin {
+                Some(PARTY) => {
+                    assert_eq!(status, *want, "{what}");
+                    assert_eq!(
+                        acao.as_ref().map(|v| v.to_str().unwrap()),
+                        Some(PARTY),
+                        "{what}"
+                    );
+                    assert!(answer["message"].is_string() || status < 400, "{what}");
+                }
+                Some(_) => {
+                    assert_eq!(status, 403, "{what}");
+                    assert_eq!(
+                        acao, None,
+                        "a disallowed origin gets no CORS header: {what}"
+                    );
+                }
+                None => {
+                    assert_eq!(status, *want, "{what}");
+                    assert_eq!(acao, None, "{what}");
+                }
+            }
+        }
+    }
 }
 
 #[tokio::test]
@@ -318,10 +566,11 @@ async fn cached_keys_keep_working_while_the_jwks_endpoint_is_down() {
     jwks.reset().await; // the endpoint now answers 404 to everything
     let (status, _) = call(&app, Method::GET, &format!("/user/{ME}"), Who::Me, None).await;
     assert_eq!(status, 200);
-    let (status, _) = call(&app, Method::GET, &format!("/user/{ME}"), Who::Other, None).await;
+    let (status, body) = call(&app, Method::GET, &format!("/user/{ME}"), Who::Other, None).await;
     assert_eq!(
-        status, 403,
-        "other tokens are still verified with the cached key"
+        (status, body["user"].get("email")),
+        (200, None),
+        "other tokens are still verified with the cached key (and get the public view)"
     );
 }
 

@@ -11,7 +11,7 @@ mod shared;
 
 pub use migrations::migrate;
 pub use pool::build_pool;
-pub use repository::{ClaimedKey, Repository, StripeObject, UserIdStream};
+pub use repository::{CardRemoval, ClaimedKey, Repository, StripeObject, UserIdStream};
 
 /// Which unique rule a write broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -25,6 +25,14 @@ pub enum StripeObject {
     ConnectAccount,
 }
 
+/// What removing a user's stored card found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardRemoval {
+    Removed,
+    NoCard,
+    NoSuchUser,
+}
+
 /// An idempotency key claimed for a creation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClaimedKey {
@@ -109,9 +117,17 @@ const STORE_CARD: &str = "UPDATE users SET card_payment_method_id = $2, card_bra
        card_exp_month = $5, card_exp_year = $6, card_updated_at = now(), updated_at = now() \
      WHERE clerk_user_id = $1 \
      RETURNING card_payment_method_id, card_brand, card_last4, card_exp_month, card_exp_year, card_updated_at";
-const CLEAR_CARD: &str = "UPDATE users SET card_payment_method_id = NULL, card_brand = NULL, card_last4 = NULL, \
-       card_exp_month = NULL, card_exp_year = NULL, card_updated_at = NULL, updated_at = now() \
-     WHERE clerk_user_id = $1";
+// The user's row is locked and read once: no row means no such user, and the
+// card is cleared only when there is one, so the answer (404, 400 or 200) is
+// that of one consistent moment.
+const CLEAR_CARD: &str = "WITH target AS ( \
+       SELECT clerk_user_id, card_payment_method_id IS NOT NULL AS had_card \
+       FROM users WHERE clerk_user_id = $1 FOR UPDATE), \
+     cleared AS ( \
+       UPDATE users u SET card_payment_method_id = NULL, card_brand = NULL, card_last4 = NULL, \
+         card_exp_month = NULL, card_exp_year = NULL, card_updated_at = NULL, updated_at = now() \
+       FROM target t WHERE u.clerk_user_id = t.clerk_user_id AND t.had_card RETURNING 1) \
+     SELECT had_card FROM target";
 const DELETE_USER: &str = "DELETE FROM users WHERE clerk_user_id = $1";
 const FORGET_PAYMENT_METHOD: &str = "UPDATE users SET card_payment_method_id = NULL, card_brand = NULL, \
        card_last4 = NULL, card_exp_month = NULL, card_exp_year = NULL, card_updated_at = NULL, updated_at = now() \
@@ -413,9 +429,19 @@ impl Repository {
             .map(drop)
     }
 
-    /// Forgets the stored card; `false` when there is no such user.
-    pub async fn clear_card(&self, id: &ClerkUserId) -> Result<bool, DbError> {
-        self.execute(CLEAR_CARD, &[&id.as_str()]).await
+    /// Forgets the stored card.
+    pub async fn clear_card(&self, id: &ClerkUserId) -> Result<CardRemoval, DbError> {
+        self.deadline(async {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached(CLEAR_CARD).await?;
+            let row = client.query_opt(&stmt, &[&id.as_str()]).await?;
+            Ok(match row.map(|r| r.get::<_, bool>(0)) {
+                None => CardRemoval::NoSuchUser,
+                Some(false) => CardRemoval::NoCard,
+                Some(true) => CardRemoval::Removed,
+            })
+        })
+        .await
     }
 
     /// One page of ids after `after` (exclusive), in id order.

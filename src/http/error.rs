@@ -97,6 +97,10 @@ fn service_status(e: &ServiceError) -> (StatusCode, Cow<'_, str>) {
             S::BAD_REQUEST,
             "No payment method on file for this user".into(),
         ),
+        ServiceError::NoCardToDelete => (
+            S::BAD_REQUEST,
+            "User has no payment method to delete".into(),
+        ),
         ServiceError::Conflict(Conflict::Email) => (S::CONFLICT, "Email is already in use".into()),
         ServiceError::Conflict(Conflict::Username) => {
             (S::CONFLICT, "Username is already taken".into())

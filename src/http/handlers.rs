@@ -12,7 +12,7 @@ use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
 use super::error::{ApiError, render};
-use super::wire::{self, CardWire, PaymentInfoWire, UserWire};
+use super::wire::{self, CardDetail, CardWire, PaymentInfoWire, PublicUserWire, UserWire};
 use crate::auth::{Access, Caller};
 use crate::db::UserIdStream;
 use crate::domain::{ClerkUserId, RatingKind};
@@ -132,20 +132,34 @@ pub async fn ready(svc: Svc) -> Response {
     }
 }
 
+/// The user themself and services get the whole user; any other signed-in user
+/// gets the public view (the names the order pages show of the other party).
 pub async fn get_user(
     raw_id: String,
     caller: Caller,
     query: wire::UserQuery,
     svc: Svc,
 ) -> Response {
+    #[derive(Serialize)]
+    struct Answer<U> {
+        success: bool,
+        user: U,
+    }
     respond(
         async {
-            let user = svc.get_user(&allowed_user(raw_id, &caller, false)?).await?;
-            Ok(wire::ok(&UserWire::new(
-                &user,
-                query.include_payment_details(),
-                true,
-            )))
+            let id = user_id(raw_id)?;
+            let user = svc.get_user(&id).await?;
+            Ok(if caller.may(Access::SelfOrService(&id)) {
+                wire::ok(&Answer {
+                    success: true,
+                    user: UserWire::new(&user, query.card_detail()),
+                })
+            } else {
+                wire::ok(&Answer {
+                    success: true,
+                    user: PublicUserWire::from(&user),
+                })
+            })
         }
         .await,
     )
@@ -314,7 +328,7 @@ pub async fn sync_from_frontend(caller: Caller, body: Bytes, svc: Svc) -> Respon
                     "User updated"
                 },
                 created,
-                user: UserWire::new(&user, true, false),
+                user: UserWire::new(&user, CardDetail::Included),
             }))
         }
         .await,

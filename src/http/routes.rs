@@ -279,28 +279,51 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
         .boxed()
 }
 
-/// The whole API: routes at the root and under `/api`, CORS for the browser
-/// origins configured, errors recovered into JSON.
+/// The whole API: routes at the root and under `/api`, errors recovered into
+/// JSON, and CORS for the browser origins configured.
+///
+/// Errors are recovered *inside* the CORS wrapper, so an allowed origin can read
+/// every answer, a 401, 404, 405 or 413 included; a browser shows the page
+/// nothing but "Failed to fetch" for an answer without CORS headers. Only the
+/// CORS filter's own refusals (a disallowed origin, method or header) are
+/// recovered outside it, and so carry none.
 pub fn api(state: State, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
     let routes = routes(state);
-    let both = warp::path("api").and(routes.clone()).or(routes).unify();
-    let both = if cors_origins.is_empty() {
-        both.boxed()
-    } else {
-        let cors = warp::cors()
-            .allow_origins(cors_origins.iter().map(String::as_str))
-            .allow_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
-            .allow_headers(["authorization", "content-type"])
-            .allow_credentials(true)
-            .max_age(600);
-        both.with(cors)
-            .map(warp::reply::Reply::into_response)
-            .boxed()
-    };
-    warp::path::full()
-        .and(both.recover(error::recover).unify())
-        .map(with_allow)
+    let answered = warp::path::full()
+        .and(
+            warp::path("api")
+                .and(routes.clone())
+                .or(routes)
+                .unify()
+                .recover(error::recover)
+                .unify(),
+        )
+        .map(with_allow);
+    if cors_origins.is_empty() {
+        return answered.boxed();
+    }
+    let cors = warp::cors()
+        .allow_origins(cors_origins.iter().map(String::as_str))
+        .allow_methods(["GET", "POST", "PUT", "DELETE", "OPTIONS"])
+        .allow_headers(["authorization", "content-type"])
+        .allow_credentials(true)
+        .max_age(600);
+    answered
+        .with(cors)
+        .map(warp::reply::Reply::into_response)
+        .recover(error::recover)
+        .unify()
+        .map(vary_on_origin)
         .boxed()
+}
+
+/// With CORS on, what an answer carries depends on the request's `Origin`: a
+/// shared cache must not hand one origin's answer to another.
+fn vary_on_origin(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Origin"));
+    response
 }
 
 /// RFC 9110: a 405 says which methods the path does take.

@@ -99,12 +99,13 @@ pub struct UserQuery {
 }
 
 impl UserQuery {
-    /// Defaults to true; only `false` (any case) turns it off, as in the original.
-    pub fn include_payment_details(&self) -> bool {
-        !self
-            .include_payment_details
-            .as_deref()
-            .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+    /// Included by default; only `false` (any case) leaves the card out, as in
+    /// the original.
+    pub fn card_detail(&self) -> CardDetail {
+        match self.include_payment_details.as_deref() {
+            Some(v) if v.eq_ignore_ascii_case("false") => CardDetail::Omitted,
+            _ => CardDetail::Included,
+        }
     }
 }
 
@@ -156,14 +157,19 @@ fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
 }
 
-/// The user object, camelCase as the running service sends it.
+/// Whether a user object carries the stored card (`userStripeCard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardDetail {
+    Included,
+    Omitted,
+}
+
+/// The user object, camelCase as the running service sends it. It is always
+/// nested under `user` in an answer, never spread over the top level: the
+/// frontend reads `response.user`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserWire<'a> {
-    /// Present when the user object is the whole answer (`GET /user/{id}`), absent
-    /// when it is nested as `user` (every answer has a top-level `success`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub success: Option<bool>,
     pub clerk_user_id: &'a str,
     pub username: Option<&'a str>,
     pub email: &'a str,
@@ -183,9 +189,8 @@ pub struct UserWire<'a> {
 }
 
 impl<'a> UserWire<'a> {
-    pub fn new(user: &'a User, include_card: bool, top_level: bool) -> Self {
+    pub fn new(user: &'a User, card: CardDetail) -> Self {
         Self {
-            success: top_level.then_some(true),
             clerk_user_id: &user.clerk_user_id,
             username: user.username.as_deref(),
             email: &user.email,
@@ -201,8 +206,35 @@ impl<'a> UserWire<'a> {
             user_stripe_card: user
                 .card
                 .as_ref()
-                .filter(|_| include_card)
+                .filter(|_| card == CardDetail::Included)
                 .map(CardWire::from),
+        }
+    }
+}
+
+/// What any signed-in user may see of another user: the name the order pages
+/// show (`user.username || user.firstName`) and nothing that reaches the person
+/// (email, phone), their money (card, Stripe ids) or their activity (timestamps,
+/// ratings). `lastName` stays because the frontend's own type for this answer
+/// declares it and a runner and a customer meet in person to hand over an
+/// order; ratings stay out because no client reads them here, and a key can be
+/// added later without breaking anyone, never taken back.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicUserWire<'a> {
+    pub clerk_user_id: &'a str,
+    pub username: Option<&'a str>,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+}
+
+impl<'a> From<&'a User> for PublicUserWire<'a> {
+    fn from(user: &'a User) -> Self {
+        Self {
+            clerk_user_id: &user.clerk_user_id,
+            username: user.username.as_deref(),
+            first_name: &user.first_name,
+            last_name: &user.last_name,
         }
     }
 }
@@ -317,11 +349,11 @@ mod tests {
         let q = |v: Option<&str>| UserQuery {
             include_payment_details: v.map(str::to_owned),
         };
-        assert!(q(None).include_payment_details());
-        assert!(q(Some("true")).include_payment_details());
-        assert!(q(Some("0")).include_payment_details());
-        assert!(!q(Some("false")).include_payment_details());
-        assert!(!q(Some("FaLsE")).include_payment_details());
+        assert_eq!(q(None).card_detail(), CardDetail::Included);
+        assert_eq!(q(Some("true")).card_detail(), CardDetail::Included);
+        assert_eq!(q(Some("0")).card_detail(), CardDetail::Included);
+        assert_eq!(q(Some("false")).card_detail(), CardDetail::Omitted);
+        assert_eq!(q(Some("FaLsE")).card_detail(), CardDetail::Omitted);
     }
 }
 
