@@ -111,6 +111,31 @@ ensure_localstripe() {
   export LOCALSTRIPE_URL="http://127.0.0.1:$port"
 }
 
+# --- the existing clients, as they run --------------------------------------------
+# Debian's Chromium for the browser suite, and the orchestrators' own Kafka client
+# (kafka-python, pinned as their requirements.txt pins it) in a venv outside the
+# repository. Sets CHROMIUM and KAFKA_PYTHON.
+KAFKA_PYTHON_VERSION=2.0.2
+KAFKA_PYTHON_VENV="${XDG_CACHE_HOME:-$HOME/.cache}/userlib/kafka-python-$KAFKA_PYTHON_VERSION"
+
+ensure_clients() {
+  if [ -z "${CHROMIUM:-}" ]; then
+    command -v chromium >/dev/null || apt_install chromium
+    export CHROMIUM="$(command -v chromium)"
+  fi
+  if [ -z "${KAFKA_PYTHON:-}" ]; then
+    if ! "$KAFKA_PYTHON_VENV/bin/python" -c 'import kafka' 2>/dev/null; then
+      command -v python3 >/dev/null || apt_install python3
+      python3 -m venv "$KAFKA_PYTHON_VENV" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$KAFKA_PYTHON_VENV"; }
+      log "installing kafka-python $KAFKA_PYTHON_VERSION into $KAFKA_PYTHON_VENV"
+      "$KAFKA_PYTHON_VENV/bin/pip" install --quiet "kafka-python==$KAFKA_PYTHON_VERSION"
+    fi
+    export KAFKA_PYTHON="$KAFKA_PYTHON_VENV/bin/python"
+  fi
+  # The browser and orchestrator suites fail rather than skip when run from here.
+  export USERLIB_REQUIRE_CLIENTS=1
+}
+
 stop_services() {
   if [ -n "$LOCALSTRIPE_PID" ]; then
     kill "$LOCALSTRIPE_PID" 2>/dev/null || true

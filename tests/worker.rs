@@ -199,3 +199,119 @@ async fn database_outage_mid_stream_sends_no_failed_replies() {
     );
     worker.stop().await;
 }
+
+/// The create-order orchestrator's own Kafka client (kafka-python 2.0.2, driven
+/// by tests/clients/create_order_orchestrator.py the way its KafkaClient sends
+/// and reads) against the worker: a user who added a card through the API
+/// (Stripe double), one with a customer but no card, and an unknown user,
+/// hundreds of commands, each answered with what the orchestrator reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_orchestrators_kafka_client_gets_an_answer_for_every_command() {
+    use common::stripe::{SECRET, StripeDouble};
+    use common::{Options, TestApp};
+    use userlib::config::PaymentsSettings;
+
+    let Some(python) = common::real_client("KAFKA_PYTHON", &[]) else {
+        return;
+    };
+    let double = StripeDouble::start().await;
+    double.mount_creations().await;
+    double.mount_payment_method("pm_card_visa").await;
+    let app = TestApp::spawn_with(Options {
+        payments: userlib::payments::from_settings(&PaymentsSettings::stripe(
+            SECRET,
+            &double.server.uri(),
+        ))
+        .unwrap(),
+        ..Default::default()
+    })
+    .await;
+    for id in ["user_payer", "user_cardless"] {
+        app.sync_user(id, &format!("{id}@example.com")).await;
+    }
+    let (status, body) = app
+        .post_json(
+            "/api/user/user_payer/payment-methods",
+            &json!({"payment_method_id": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let customer = |id: &str| {
+        let app = &app;
+        let id = id.to_owned();
+        async move {
+            app.row(&id).await.unwrap()["stripe_customer_id"]
+                .as_str()
+                .expect("sync created a customer")
+                .to_owned()
+        }
+    };
+    let payer_customer = customer("user_payer").await;
+    customer("user_cardless").await;
+
+    let topics = Topics::create(6).await;
+    let worker = InProcessWorker::start(&app.db.url(), topics.settings());
+    let users = ["user_payer", "user_cardless", "user_unknown"];
+    let commands: Vec<(String, &str)> = (0..300)
+        .map(|i| (uuid::Uuid::new_v4().to_string(), users[i % users.len()]))
+        .collect();
+
+    let mut child = tokio::process::Command::new(&python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/clients/create_order_orchestrator.py"
+        ))
+        .args([
+            &common::kafka::bootstrap(),
+            &topics.commands,
+            &topics.events,
+            &format!("create-order-saga-orchestrator-{}", topics.group),
+            "60",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the orchestrator client runs");
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(&serde_json::to_vec(&commands).unwrap())
+            .await
+            .unwrap();
+    }
+    let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+        .await
+        .expect("the orchestrator client finishes")
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: HashMap<String, Vec<serde_json::Value>> =
+        serde_json::from_slice(&out.stdout).expect("the client prints its replies");
+    for (correlation_id, user) in &commands {
+        let replies = seen
+            .get(correlation_id)
+            .unwrap_or_else(|| panic!("no reply for {correlation_id} ({user})"));
+        for reply in replies {
+            let want = match *user {
+                "user_payer" => json!({
+                    "type": "user.payment_info_retrieved",
+                    "payload": {"payment_info": {
+                        "stripeCustomerId": payer_customer, "paymentMethodId": "pm_card_visa"}}}),
+                "user_cardless" => json!({
+                    "type": "user.payment_info_failed",
+                    "payload": {"error": "Default payment method not set for user"}}),
+                _ => json!({
+                    "type": "user.payment_info_failed",
+                    "payload": {"error": "User not found"}}),
+            };
+            assert_eq!(*reply, want, "{correlation_id} ({user})");
+        }
+    }
+    worker.stop().await;
+}

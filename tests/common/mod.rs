@@ -367,3 +367,28 @@ impl TestApp {
             .unwrap_or(Value::Null)
     }
 }
+
+/// An external program a test drives as a real client would (Chromium, the
+/// orchestrators' Python Kafka client): `env_var` names it, else the first of
+/// `names` on the PATH. Missing, the test is skipped with a message; under
+/// scripts/test (`USERLIB_REQUIRE_CLIENTS=1`, which also installs them) a
+/// missing client fails the run instead of passing silently.
+pub fn real_client(env_var: &str, names: &[&str]) -> Option<std::path::PathBuf> {
+    let from_env = std::env::var_os(env_var).map(std::path::PathBuf::from);
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)));
+    let found = from_env.into_iter().chain(on_path).find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("USERLIB_REQUIRE_CLIENTS").is_none(),
+            "USERLIB_REQUIRE_CLIENTS is set but {env_var} / {names:?} was not found"
+        );
+        eprintln!(
+            "SKIPPED: {env_var} is not set and none of {names:?} is on the PATH; scripts/test installs it"
+        );
+    }
+    found
+}
