@@ -15,6 +15,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
+pub mod legacy;
 pub mod metrics;
 pub mod payments;
 pub mod service;

@@ -42,6 +42,7 @@ impl From<DbError> for ServiceError {
             DbError::Unavailable(e) => ServiceError::Unavailable(e),
             DbError::Conflict(c) => ServiceError::Conflict(c),
             DbError::Internal(e) => ServiceError::Internal(e),
+            e @ DbError::LegacySchema => ServiceError::Internal(e.to_string()),
         }
     }
 }

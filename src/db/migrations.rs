@@ -21,6 +21,17 @@ pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, DbError> {
     let (mut client, connection) = pg.connect(NoTls).await?;
     let conn_task = tokio::spawn(connection);
 
+    let legacy: bool = client
+        .query_one(
+            "SELECT to_regclass('alembic_version') IS NOT NULL \
+               AND to_regclass('refinery_schema_history') IS NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    if legacy {
+        return Err(DbError::LegacySchema);
+    }
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK_KEY])
         .await?;

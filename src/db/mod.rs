@@ -4,11 +4,13 @@
 //! [`DbError::Unavailable`] quickly (the HTTP layer answers 503, the worker retries)
 //! instead of a request hanging until some TCP timeout.
 
+mod import;
 mod migrations;
 mod pool;
 mod repository;
 mod shared;
 
+pub use import::Imported;
 pub use migrations::migrate;
 pub use pool::build_pool;
 pub use repository::{CardRemoval, ClaimedKey, Repository, StripeObject, UserIdStream};
@@ -30,6 +32,14 @@ pub enum DbError {
     /// A unique constraint was violated.
     #[error("unique constraint violated: {0:?}")]
     Conflict(Conflict),
+    /// Migrations found the Flask service's schema (Alembic's table, no history
+    /// of ours): applying ours on top would fail half-way on its `users` table.
+    #[error(
+        "this database holds the Flask user service's tables (alembic_version): give user-api a \
+         database of its own and bring the users across with \
+         `user-api import-legacy --from <this database's URL>` (README: Cut-over)"
+    )]
+    LegacySchema,
     /// Anything else: a bug or a schema mismatch. Logged, never shown to clients.
     #[error("database error: {0}")]
     Internal(String),

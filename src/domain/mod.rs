@@ -13,7 +13,7 @@ pub use card::{CardDetails, StoredCard};
 pub use ids::{ClerkUserId, ConnectAccountId, PaymentMethodId};
 pub use profile::{Email, PersonName, PhoneNumber, Username};
 pub use rating::{Rating, RatingKind};
-pub use user::{NewTempUser, PaymentRef, ProfileUpdate, User};
+pub use user::{ImportedUser, NewTempUser, PaymentRef, ProfileUpdate, User};
 
 /// A value from outside that does not satisfy its domain type. The message is meant
 /// for the caller (it becomes the `message` of a 400) and never contains internals.

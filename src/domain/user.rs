@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ClerkUserId, Email, PersonName, PhoneNumber, StoredCard, Username};
+use super::{
+    CardDetails, ClerkUserId, ConnectAccountId, Email, PersonName, PhoneNumber, Rating, StoredCard,
+    Username,
+};
 
 /// A stored user (read model). Values come from our own rows, whose constraints
 /// match the domain types, so they are not parsed again on the hot read path.
@@ -53,4 +56,24 @@ pub struct PaymentRef {
     pub clerk_user_id: String,
     pub stripe_customer_id: Option<String>,
     pub default_payment_method_id: Option<String>,
+}
+
+/// A whole user brought across from the Flask service by `import-legacy`:
+/// every field already parsed, timestamps kept from the legacy row (its
+/// `updated_at` decides, on a re-run, whether the legacy row is newer).
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    pub clerk_user_id: ClerkUserId,
+    pub username: Option<Username>,
+    pub email: Email,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub phone_number: Option<PhoneNumber>,
+    pub customer_rating: Rating,
+    pub runner_rating: Rating,
+    pub stripe_customer_id: Option<String>,
+    pub stripe_connect_account_id: Option<ConnectAccountId>,
+    pub card: Option<(CardDetails, DateTime<Utc>)>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
