@@ -82,3 +82,23 @@ pub fn handle() -> &'static PrometheusHandle {
 pub fn render() -> String {
     handle().render()
 }
+
+/// The connection pool's state, read at scrape time (`/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolGauges {
+    pub in_use: usize,
+    pub idle: usize,
+    /// Callers waiting for a connection.
+    pub waiting: usize,
+}
+
+impl PoolGauges {
+    pub fn record(self) {
+        metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set(self.in_use as f64);
+        metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(self.idle as f64);
+        metrics::gauge!(DB_POOL_WAITING).set(self.waiting as f64);
+    }
+}
+
+/// The Prometheus text format's content type (`/metrics` of both binaries).
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

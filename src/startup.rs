@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::auth::Authenticator;
+use crate::auth::{AuthSetupError, Authenticator};
 use crate::config::ApiConfig;
 use crate::db::{self, DbError, Repository};
 use crate::http::WebhookSecrets;
@@ -21,6 +21,7 @@ pub enum StartupError {
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
+        #[source]
         source: std::io::Error,
     },
     #[error("migrations failed: {0}")]
@@ -28,7 +29,7 @@ pub enum StartupError {
     #[error("payments: {0}")]
     Payments(#[from] payments::PaymentsError),
     #[error("authentication: {0}")]
-    Auth(String),
+    Auth(#[from] AuthSetupError),
 }
 
 /// A bound, ready-to-run API.
@@ -59,7 +60,7 @@ impl Api {
         }
         // Install the metrics recorder before anything records.
         crate::metrics::handle();
-        let authenticator = Authenticator::new(&config.auth).map_err(StartupError::Auth)?;
+        let authenticator = Authenticator::new(&config.auth)?;
         let pool = db::build_pool(&config.database);
         let repo = Repository::new(pool, &config.database);
         let listener = TcpListener::bind(config.listen_addr)

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::config::{AuthSettings, ClerkKeys, ClerkSettings};
+use crate::config::{AuthSettings, ClerkKeys, ClerkSettings, ExposeSecret};
 use crate::domain::ClerkUserId;
 
 /// An authenticated caller.
@@ -55,6 +55,13 @@ pub enum AuthError {
     Invalid,
 }
 
+/// Why the authenticator cannot be built from its settings.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthSetupError {
+    #[error("CLERK_JWT_KEY is not an RSA PEM key: {0}")]
+    PemKey(#[source] jsonwebtoken::errors::Error),
+}
+
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
@@ -88,7 +95,7 @@ enum Keys {
 const LEEWAY_SECS: u64 = 5;
 
 impl Authenticator {
-    pub fn new(settings: &AuthSettings) -> Result<Self, String> {
+    pub fn new(settings: &AuthSettings) -> Result<Self, AuthSetupError> {
         let clerk = settings.clerk.as_ref().map(Clerk::new).transpose()?;
         if clerk.is_none() {
             tracing::warn!(
@@ -101,7 +108,7 @@ impl Authenticator {
                 service_tokens: settings
                     .service_tokens
                     .iter()
-                    .map(|t| digest(t.expose()))
+                    .map(|t| digest(t.expose_secret()))
                     .collect(),
             }),
         })
@@ -142,11 +149,10 @@ fn digest(token: &str) -> [u8; 32] {
 }
 
 impl Clerk {
-    fn new(settings: &ClerkSettings) -> Result<Self, String> {
+    fn new(settings: &ClerkSettings) -> Result<Self, AuthSetupError> {
         let keys = match &settings.keys {
             ClerkKeys::Pem(pem) => Keys::Static(
-                DecodingKey::from_rsa_pem(pem.as_bytes())
-                    .map_err(|e| format!("CLERK_JWT_KEY is not an RSA PEM key: {e}"))?,
+                DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(AuthSetupError::PemKey)?,
             ),
             ClerkKeys::Jwks(url) => Keys::Jwks(jwks::JwksCache::new(url, Duration::from_secs(60))),
         };

@@ -16,8 +16,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x0075_7365_726c_6962;
 
 /// Applies every pending migration; returns how many were applied.
 pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, DbError> {
-    let mut pg = settings.pg_config();
-    pg.connect_timeout(settings.connect_timeout);
+    let pg = settings.pg_config();
     let (mut client, connection) = pg.connect(NoTls).await?;
     let conn_task = tokio::spawn(connection);
 
@@ -46,6 +45,6 @@ pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, DbError> {
     drop(client);
     let _ = conn_task.await;
 
-    let report = report.map_err(|e| DbError::Internal(format!("migration failed: {e}")))?;
+    let report = report.map_err(|e| DbError::Internal(e.into()))?;
     Ok(report.applied_migrations().len())
 }

@@ -11,9 +11,10 @@ mod repository;
 mod shared;
 
 pub use import::Imported;
+
 pub use migrations::migrate;
 pub use pool::build_pool;
-pub use repository::{CardRemoval, ClaimedKey, Repository, StripeObject, UserIdStream};
+pub use repository::{CardRemoval, ClaimedKey, Repository, StripeIds, StripeObject, UserIdStream};
 
 /// Which unique rule a write broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,12 +24,20 @@ pub enum Conflict {
     ClerkUserId,
 }
 
+/// What went wrong underneath, kept for the logs.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An operation that did not finish within `DATABASE_TIMEOUT_MS`.
+#[derive(Debug, thiserror::Error)]
+#[error("database operation timed out")]
+pub struct TimedOut;
+
 /// Errors of the persistence layer, already sorted into what callers act on.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// The database could not be reached in time; retrying later may succeed.
     #[error("database unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] Cause),
     /// A unique constraint was violated.
     #[error("unique constraint violated: {0:?}")]
     Conflict(Conflict),
@@ -42,7 +51,7 @@ pub enum DbError {
     LegacySchema,
     /// Anything else: a bug or a schema mismatch. Logged, never shown to clients.
     #[error("database error: {0}")]
-    Internal(String),
+    Internal(#[source] Cause),
 }
 
 impl From<tokio_postgres::Error> for DbError {
@@ -51,24 +60,24 @@ impl From<tokio_postgres::Error> for DbError {
 
         let Some(db) = err.as_db_error() else {
             // No server error: the connection broke, was closed, or never opened.
-            return DbError::Unavailable(err.to_string());
+            return DbError::Unavailable(err.into());
         };
-        let code = db.code();
-        if *code == SqlState::UNIQUE_VIOLATION {
-            return match db.constraint() {
-                Some("users_email_key") => DbError::Conflict(Conflict::Email),
-                Some("users_username_key") => DbError::Conflict(Conflict::Username),
-                Some("users_pkey") => DbError::Conflict(Conflict::ClerkUserId),
-                _ => DbError::Internal(db.to_string()),
-            };
+        let code = db.code().clone();
+        if code == SqlState::UNIQUE_VIOLATION {
+            match db.constraint() {
+                Some("users_email_key") => return DbError::Conflict(Conflict::Email),
+                Some("users_username_key") => return DbError::Conflict(Conflict::Username),
+                Some("users_pkey") => return DbError::Conflict(Conflict::ClerkUserId),
+                _ => {}
+            }
         }
         // Class 08 (connection exception), 57P0x (shutdown, crash recovery),
         // 53xxx (out of resources): the server is not able to serve us right now.
         let c = code.code();
         if c.starts_with("08") || c.starts_with("57P") || c.starts_with("53") {
-            return DbError::Unavailable(db.to_string());
+            return DbError::Unavailable(err.into());
         }
-        DbError::Internal(db.to_string())
+        DbError::Internal(err.into())
     }
 }
 
@@ -77,7 +86,7 @@ impl From<deadpool_postgres::PoolError> for DbError {
         use deadpool_postgres::PoolError;
         match err {
             PoolError::Backend(e) => e.into(),
-            other => DbError::Unavailable(other.to_string()),
+            other => DbError::Unavailable(other.into()),
         }
     }
 }

@@ -10,8 +10,7 @@ use crate::config::DatabaseSettings;
 /// Builds the pool without connecting: connections are opened on first use, so a
 /// service can start (and report "not ready") while PostgreSQL is still down.
 pub fn build_pool(settings: &DatabaseSettings) -> Pool {
-    let mut pg = settings.pg_config();
-    pg.connect_timeout(settings.connect_timeout);
+    let pg = settings.pg_config();
     // Fast recycling only checks that the connection task is alive: a broken
     // connection (server restart, cut network) ends that task, so it is replaced
     // on the next checkout without a test query on every request.

@@ -11,7 +11,7 @@ use futures_util::{Stream, StreamExt};
 use tokio_postgres::Row;
 
 use super::shared::SharedReads;
-use super::{Conflict, DbError};
+use super::{Conflict, DbError, TimedOut};
 use crate::config::DatabaseSettings;
 use crate::domain::{
     CardDetails, ClerkUserId, ConnectAccountId, NewTempUser, PaymentRef, ProfileUpdate, Rating,
@@ -23,6 +23,13 @@ use crate::domain::{
 pub enum StripeObject {
     Customer,
     ConnectAccount,
+}
+
+/// The Stripe ids stored on a user's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeIds {
+    pub customer: Option<String>,
+    pub connect_account: Option<String>,
 }
 
 /// What removing a user's stored card found.
@@ -160,8 +167,7 @@ impl Repository {
     /// Each operation is bounded by the settings' timeout, from waiting for a
     /// connection to the last row.
     pub fn new(pool: Pool, settings: &DatabaseSettings) -> Self {
-        let mut pg = settings.pg_config();
-        pg.connect_timeout(settings.connect_timeout);
+        let pg = settings.pg_config();
         Self {
             pool,
             timeout: settings.timeout,
@@ -177,13 +183,23 @@ impl Repository {
         &self.pool
     }
 
+    /// The pool's state for the `/metrics` gauges.
+    pub fn pool_gauges(&self) -> crate::metrics::PoolGauges {
+        let status = self.pool.status();
+        crate::metrics::PoolGauges {
+            in_use: status.size.saturating_sub(status.available),
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    }
+
     async fn deadline<T>(
         &self,
         op: impl Future<Output = Result<T, DbError>>,
     ) -> Result<T, DbError> {
         tokio::time::timeout(self.timeout, op)
             .await
-            .unwrap_or_else(|_| Err(DbError::Unavailable("database operation timed out".into())))
+            .unwrap_or_else(|_| Err(DbError::Unavailable(TimedOut.into())))
     }
 
     /// Round trip to the database (readiness).
@@ -291,20 +307,23 @@ impl Repository {
     }
 
     /// Records Stripe ids created for a user where none is stored yet, and returns
-    /// the ids now stored (customer, account); `None` when there is no such user.
+    /// the ids now stored; `None` when there is no such user.
     pub async fn set_stripe_ids(
         &self,
         id: &ClerkUserId,
         customer_id: Option<&str>,
         connect_account_id: Option<&str>,
-    ) -> Result<Option<(Option<String>, Option<String>)>, DbError> {
+    ) -> Result<Option<StripeIds>, DbError> {
         self.deadline(async {
             let client = self.pool.get().await?;
             let stmt = client.prepare_cached(SET_STRIPE_IDS).await?;
             let row = client
                 .query_opt(&stmt, &[&id.as_str(), &customer_id, &connect_account_id])
                 .await?;
-            Ok(row.map(|r| (r.get(0), r.get(1))))
+            Ok(row.map(|r| StripeIds {
+                customer: r.get(0),
+                connect_account: r.get(1),
+            }))
         })
         .await
     }

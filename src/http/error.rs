@@ -1,7 +1,8 @@
 //! The HTTP layer's one error type and the one place that maps errors to statuses
-//! and client messages. Handlers render their own errors through [`render`]; warp's
-//! routing and body rejections come through [`recover`], which uses the same
-//! mapping, so every failure leaves as `{"success": false, "message": …}`.
+//! and client messages. Handlers return `Result<impl Reply, ApiError>` and
+//! `render::reply` renders the error; warp's routing and body rejections come
+//! through [`recover`], which uses the same mapping, so every failure leaves as
+//! `{"success": false, "message": …}`.
 //!
 //! Messages are fixed texts chosen here; internal error text (SQL, serde, Stripe)
 //! only ever reaches the logs.
@@ -14,10 +15,9 @@ use warp::http::StatusCode;
 use warp::reject::{self, Rejection};
 use warp::reply::Response;
 
+use super::render;
 use crate::auth::AuthError;
-use crate::db::Conflict;
 use crate::domain::ValidationError;
-use crate::payments::PaymentsError;
 use crate::service::ServiceError;
 use crate::webhooks::WebhookError;
 
@@ -90,46 +90,45 @@ impl ApiError {
 }
 
 fn service_status(e: &ServiceError) -> (StatusCode, Cow<'_, str>) {
+    use ServiceError as E;
     use StatusCode as S;
     match e {
-        ServiceError::UserNotFound => (S::NOT_FOUND, "User not found".into()),
-        ServiceError::NoStoredCard => (
+        E::NotFound => (S::NOT_FOUND, "User not found".into()),
+        E::NoStoredCard => (
             S::BAD_REQUEST,
             "No payment method on file for this user".into(),
         ),
-        ServiceError::NoCardToDelete => (
+        E::NoCardToDelete => (
             S::BAD_REQUEST,
             "User has no payment method to delete".into(),
         ),
-        ServiceError::Conflict(Conflict::Email) => (S::CONFLICT, "Email is already in use".into()),
-        ServiceError::Conflict(Conflict::Username) => {
-            (S::CONFLICT, "Username is already taken".into())
+        E::EmailTaken => (S::CONFLICT, "Email is already in use".into()),
+        E::UsernameTaken => (S::CONFLICT, "Username is already taken".into()),
+        E::UserExists => (S::CONFLICT, "User already exists".into()),
+        E::PaymentsNotConfigured => (S::SERVICE_UNAVAILABLE, "Payments are not configured".into()),
+        E::CardDeclined { message } => (S::BAD_REQUEST, message.as_str().into()),
+        E::PaymentMethodNotFound => (S::BAD_REQUEST, "Payment method not found".into()),
+        E::PaymentProviderBusy => (
+            S::SERVICE_UNAVAILABLE,
+            "Payment provider is busy, please try again".into(),
+        ),
+        E::PaymentProviderUnavailable(_) => {
+            (S::BAD_GATEWAY, "Payment provider is unavailable".into())
         }
-        ServiceError::Conflict(Conflict::ClerkUserId) => {
-            (S::CONFLICT, "User already exists".into())
-        }
-        ServiceError::Payments(p) => match p {
-            PaymentsError::NotConfigured => {
-                (S::SERVICE_UNAVAILABLE, "Payments are not configured".into())
-            }
-            PaymentsError::CardDeclined(msg) => (S::BAD_REQUEST, msg.as_str().into()),
-            PaymentsError::PaymentMethodNotFound => {
-                (S::BAD_REQUEST, "Payment method not found".into())
-            }
-            PaymentsError::RateLimited => (
-                S::SERVICE_UNAVAILABLE,
-                "Payment provider is busy, please try again".into(),
-            ),
-            PaymentsError::Unavailable(_) | PaymentsError::Invalid(_) => {
-                (S::BAD_GATEWAY, "Payment provider is unavailable".into())
-            }
-        },
-        ServiceError::Unavailable(_) => (
+        E::Unavailable(_) => (
             S::SERVICE_UNAVAILABLE,
             "Service temporarily unavailable, please try again".into(),
         ),
-        ServiceError::Internal(_) => (S::INTERNAL_SERVER_ERROR, "Internal server error".into()),
+        E::Internal(_) => (S::INTERNAL_SERVER_ERROR, "Internal server error".into()),
     }
+}
+
+/// Which keys an error answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKeys {
+    Message,
+    /// Also `description`: the original `POST …/payment-methods` named it so.
+    MessageAndDescription,
 }
 
 #[derive(Serialize)]
@@ -141,29 +140,25 @@ struct ErrorBody<'a> {
     description: Option<&'a str>,
 }
 
-/// The response for `err`. With `with_description`, the message is also sent as
-/// `description` (for the one route whose clients read that key).
-pub fn render(err: &ApiError, with_description: bool) -> Response {
-    let (status, message) = err.status_and_message();
-    if status.is_server_error() {
-        // The detail (which may be internal) goes to the log, not to the client.
-        tracing::error!(status = status.as_u16(), error = ?err, "request failed");
+impl ApiError {
+    /// The response for this error.
+    pub fn render(&self, keys: ErrorKeys) -> Response {
+        let (status, message) = self.status_and_message();
+        if status.is_server_error() {
+            // The detail (which may be internal) goes to the log, not to the client.
+            tracing::error!(status = status.as_u16(), error = ?self, "request failed");
+        }
+        error_response(status, &message, keys)
     }
-    let body = ErrorBody {
-        success: false,
-        message: &message,
-        description: with_description.then_some(&*message),
-    };
-    super::wire::json(status, &body)
 }
 
-fn error_response(status: StatusCode, message: &str) -> Response {
-    super::wire::json(
+fn error_response(status: StatusCode, message: &str, keys: ErrorKeys) -> Response {
+    render::json(
         status,
         &ErrorBody {
             success: false,
             message,
-            description: None,
+            description: (keys == ErrorKeys::MessageAndDescription).then_some(message),
         },
     )
 }
@@ -171,7 +166,7 @@ fn error_response(status: StatusCode, message: &str) -> Response {
 /// The one `recover` of the API: turns every rejection into a JSON error.
 pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
     if let Some(err) = rejection.find::<ApiError>() {
-        return Ok(render(err, false));
+        return Ok(err.render(ErrorKeys::Message));
     }
     let (status, message) = if rejection.is_not_found() {
         (StatusCode::NOT_FOUND, "Not found")
@@ -199,14 +194,14 @@ pub async fn recover(rejection: Rejection) -> Result<Response, Infallible> {
         tracing::error!(rejection = ?rejection, "unhandled rejection");
         (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error")
     };
-    Ok(error_response(status, message))
+    Ok(error_response(status, message, ErrorKeys::Message))
 }
 
 /// For `POST …/payment-methods`: renders this route's own body errors with
 /// `description`, and passes routing rejections on to [`recover`].
 pub async fn recover_with_description(rejection: Rejection) -> Result<Response, Rejection> {
     match rejection.find::<ApiError>() {
-        Some(err) => Ok(render(err, true)),
+        Some(err) => Ok(err.render(ErrorKeys::MessageAndDescription)),
         None => Err(rejection),
     }
 }

@@ -1,13 +1,18 @@
-//! The HTTP edge (`user-api`): warp filters, handlers, wire types, the one
-//! `recover`, and the per-request tracing span (request id) and access log.
+//! The HTTP edge (`user-api`): the filters (`routes`: which method and path
+//! reach which handler, CORS, the one `recover`), the handlers by resource
+//! (`handlers/`), requests and answers as the clients send and read them
+//! (`requests`, `responses`), their rendering (`render`), the error mapping
+//! (`error`), and the per-request tracing span (request id) and access log.
+//! It talks to the use cases (`service`) only, never to `db` or `payments`.
 
-mod auth;
 mod body;
+mod caller;
 mod error;
 mod handlers;
+mod render;
+mod requests;
+mod responses;
 mod routes;
-mod webhooks;
-mod wire;
 
 use std::sync::Arc;
 
@@ -18,8 +23,8 @@ use warp::reply::Response;
 use crate::auth::Authenticator;
 use crate::service::UserService;
 
+pub use handlers::webhook_events::WebhookSecrets;
 pub use routes::{ROUTES, template_matches};
-pub use webhooks::WebhookSecrets;
 
 /// The complete filter `user-api` serves: routes, CORS, errors as JSON, a
 /// tracing span per request carrying its request id, and one access log line per

@@ -14,11 +14,11 @@ use warp::reply::Response;
 
 use std::sync::Arc;
 
-use super::auth;
-use super::body;
-use super::error;
-use super::handlers::{self, Svc};
-use super::webhooks::WebhookSecrets;
+use super::handlers::webhook_events::{self, WebhookSecrets};
+use super::handlers::{Service, cards, connect_account, listing, ops, ratings, users};
+use super::render::{reply, reply_with_description};
+use super::requests::{ListRequest, UserQuery};
+use super::{body, caller, error};
 use crate::auth::Authenticator;
 use crate::domain::RatingKind;
 
@@ -73,20 +73,24 @@ pub fn template_matches(template: &str, path: &str) -> bool {
     }) && given.next().is_none()
 }
 
-/// The raw query string, "" when there is none; for handlers that parse it
-/// themselves so that a bad query is their own 400.
-fn raw_query() -> impl Filter<Extract = (String,), Error = Infallible> + Clone {
-    warp::query::raw().or(warp::any().map(String::new)).unify()
+/// `list-users`' query, parsed, with a bad one as the handler's own 400: this
+/// filter never rejects, so a bad query cannot fall through to `GET /user/{id}`.
+fn list_request()
+-> impl Filter<Extract = (Result<ListRequest, error::ApiError>,), Error = Infallible> + Clone {
+    warp::query::raw()
+        .or(warp::any().map(String::new))
+        .unify()
+        .map(|raw: String| ListRequest::parse(&raw))
 }
 
-fn with_svc(svc: Svc) -> impl Filter<Extract = (Svc,), Error = Infallible> + Clone {
-    warp::any().map(move || svc.clone())
+fn with_service(service: Service) -> impl Filter<Extract = (Service,), Error = Infallible> + Clone {
+    warp::any().map(move || service.clone())
 }
 
 /// Everything the routes need.
 #[derive(Clone)]
 pub struct State {
-    pub service: Svc,
+    pub service: Service,
     pub authenticator: Authenticator,
     pub webhooks: Arc<WebhookSecrets>,
 }
@@ -108,10 +112,9 @@ macro_rules! user_path {
 
 /// The routes without the `/api` prefix.
 fn routes(state: State) -> BoxedFilter<(Response,)> {
-    let svc = state.service.clone();
-    let s = || with_svc(svc.clone());
+    let service = || with_service(state.service.clone());
     let json = body::json;
-    let auth = || auth::caller(state.authenticator.clone());
+    let caller = || caller::caller(state.authenticator.clone());
     let secrets = state.webhooks.clone();
     let webhook_secrets = move || {
         let secrets = secrets.clone();
@@ -123,117 +126,130 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
         .and(warp::header::headers_cloned())
         .and(body::raw())
         .and(webhook_secrets())
-        .and(s())
-        .then(super::webhooks::clerk_webhook);
+        .and(service())
+        .then(webhook_events::clerk_webhook)
+        .map(reply);
     let stripe_webhook = warp::path!("webhooks" / "stripe")
         .and(warp::post())
         .and(warp::header::headers_cloned())
         .and(body::raw())
         .and(webhook_secrets())
-        .and(s())
-        .then(super::webhooks::stripe_webhook);
+        .and(service())
+        .then(webhook_events::stripe_webhook)
+        .map(reply);
 
-    let health = warp::path!("health")
-        .and(warp::get())
-        .then(handlers::health);
+    let health = warp::path!("health").and(warp::get()).then(ops::health);
     let metrics = warp::path!("metrics")
         .and(warp::get())
-        .and(s())
-        .then(handlers::metrics);
+        .and(service())
+        .then(ops::metrics);
     let openapi = warp::path!("openapi.json")
         .and(warp::get())
-        .then(handlers::openapi);
-    let docs = warp::path!("docs").and(warp::get()).then(handlers::docs);
+        .then(ops::openapi);
+    let docs = warp::path!("docs").and(warp::get()).then(ops::docs);
     let ready = warp::path!("ready")
         .and(warp::get())
-        .and(s())
-        .then(handlers::ready);
+        .and(service())
+        .then(ops::ready);
 
     let list_users = warp::path!("user" / "list-users")
         .and(warp::get())
-        .and(auth())
-        .and(raw_query())
-        .and(s())
-        .then(handlers::list_users);
+        .and(caller())
+        .and(list_request())
+        .and(service())
+        .then(listing::list_users)
+        .map(reply);
     let temp = warp::path!("user" / "temp")
         .and(warp::post())
-        .and(auth())
+        .and(caller())
         .and(json())
-        .and(s())
-        .then(handlers::create_temp_user);
+        .and(service())
+        .then(users::create_temp_user)
+        .map(reply);
     let sync = warp::path!("user" / "sync-from-frontend")
         .and(warp::post())
-        .and(auth())
+        .and(caller())
         .and(json())
-        .and(s())
-        .then(handlers::sync_from_frontend);
+        .and(service())
+        .then(users::sync_from_frontend)
+        .map(reply);
 
     let get_user = user_path!()
         .and(warp::get())
-        .and(auth())
-        .and(warp::query::<super::wire::UserQuery>())
-        .and(s())
-        .then(handlers::get_user);
+        .and(caller())
+        .and(warp::query::<UserQuery>())
+        .and(service())
+        .then(users::get_user)
+        .map(reply);
 
     let get_payment = user_path!("payment")
         .and(warp::get())
-        .and(auth())
-        .and(s())
-        .then(handlers::get_payment);
+        .and(caller())
+        .and(service())
+        .then(cards::get_payment)
+        .map(reply);
     let put_payment = user_path!("payment")
         .and(warp::put())
-        .and(auth())
+        .and(caller())
         .and(json())
-        .and(s())
-        .then(handlers::put_payment);
+        .and(service())
+        .then(cards::put_payment)
+        .map(reply);
     let delete_payment = user_path!("payment")
         .and(warp::delete())
-        .and(auth())
-        .and(s())
-        .then(handlers::delete_payment);
+        .and(caller())
+        .and(service())
+        .then(cards::delete_payment)
+        .map(reply);
 
     let get_connect = user_path!("connect-account")
         .and(warp::get())
-        .and(auth())
-        .and(s())
-        .then(handlers::get_connect_account);
+        .and(caller())
+        .and(service())
+        .then(connect_account::get_connect_account)
+        .map(reply);
     let put_connect = user_path!("connect-account")
         .and(warp::put())
-        .and(auth())
+        .and(caller())
         .and(json())
-        .and(s())
-        .then(handlers::put_connect_account);
+        .and(service())
+        .then(connect_account::put_connect_account)
+        .map(reply);
 
     let customer_rating = user_path!("update-customer-rating")
         .and(warp::post())
-        .and(auth())
+        .and(caller())
         .and(json())
-        .and(s())
+        .and(service())
         .then(|id, caller, body, svc| {
-            handlers::update_rating(RatingKind::Customer, id, caller, body, svc)
-        });
+            ratings::update_rating(RatingKind::Customer, id, caller, body, svc)
+        })
+        .map(reply);
     let runner_rating = user_path!("update-runner-rating")
         .and(warp::post())
-        .and(auth())
+        .and(caller())
         .and(json())
-        .and(s())
+        .and(service())
         .then(|id, caller, body, svc| {
-            handlers::update_rating(RatingKind::Runner, id, caller, body, svc)
-        });
+            ratings::update_rating(RatingKind::Runner, id, caller, body, svc)
+        })
+        .map(reply);
 
     let add_payment_method = user_path!("payment-methods")
         .and(warp::post())
-        .and(auth())
+        .and(caller())
         .and(json())
-        .and(s())
-        .then(handlers::add_payment_method)
+        .and(service())
+        .then(cards::add_payment_method)
+        .map(reply_with_description)
         .recover(error::recover_with_description)
         .unify();
     let delete_payment_methods = user_path!("payment-methods")
         .and(warp::delete())
-        .and(auth())
-        .and(s())
-        .then(handlers::delete_payment);
+        .and(caller())
+        .and(service())
+        .then(cards::delete_payment)
+        .map(reply);
 
     health
         .or(ready)

@@ -26,7 +26,7 @@ use stripe_core::customer::{
 use stripe_payment::payment_method::{AttachPaymentMethod, RetrievePaymentMethod};
 
 use super::{NewAccountHolder, PaymentsError, PaymentsGateway};
-use crate::config::{PaymentsSettings, Secret};
+use crate::config::{ExposeSecret, PaymentsSettings, SecretString};
 use crate::domain::{CardDetails, ClerkUserId, PaymentMethodId};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -38,8 +38,8 @@ pub struct StripeGateway {
 }
 
 impl StripeGateway {
-    pub fn new(key: &Secret, settings: &PaymentsSettings) -> Result<Self, PaymentsError> {
-        let client = ClientBuilder::new(key.expose())
+    pub fn new(key: &SecretString, settings: &PaymentsSettings) -> Result<Self, PaymentsError> {
+        let client = ClientBuilder::new(key.expose_secret())
             .url(settings.api_base.as_str())
             .timeout(settings.timeout)
             .build()

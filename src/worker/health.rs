@@ -61,7 +61,7 @@ pub async fn serve(addr: SocketAddr, probe: Arc<Probe>) -> std::io::Result<Socke
         warp::reply::with_header(
             crate::metrics::render(),
             "content-type",
-            "text/plain; version=0.0.4; charset=utf-8",
+            crate::metrics::CONTENT_TYPE,
         )
         .into_response()
     });

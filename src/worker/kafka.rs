@@ -13,7 +13,7 @@ use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::producer::FutureProducer;
 use rdkafka::topic_partition_list::TopicPartitionList;
 
-use crate::config::{KafkaClient, KafkaSettings};
+use crate::config::{ExposeSecret, KafkaClient, KafkaSettings};
 
 pub type WorkerConsumer = StreamConsumer<WorkerContext>;
 
@@ -22,7 +22,7 @@ fn base_config(settings: &KafkaSettings, who: KafkaClient) -> ClientConfig {
     config.set("bootstrap.servers", &settings.bootstrap_servers);
     for (key, client, value) in &settings.properties {
         if *client == KafkaClient::Both || *client == who {
-            config.set(key, value.expose());
+            config.set(key, value.expose_secret());
         }
     }
     config

@@ -106,7 +106,7 @@ impl Topics {
             s.properties.push((
                 k.into(),
                 userlib::config::KafkaClient::Consumer,
-                userlib::config::Secret::new(v),
+                userlib::config::SecretString::from(v),
             ));
         }
         s

@@ -1,16 +1,13 @@
-//! Wire types: the JSON the existing frontend and orchestrators send and read
-//! (see shared/reference/wire-compat.md), and the conversion of request bodies into
-//! domain values. Requests are parsed once here; responses are rendered once here.
+//! Requests as the existing frontend and orchestrators send them
+//! (shared/reference/wire-compat.md), and their conversion into domain values:
+//! each body is parsed once, here, before a use case sees it.
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use warp::http::{HeaderValue, StatusCode, header};
-use warp::reply::Response;
+use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
-use crate::domain::{StoredCard, User};
-
-// ------------------------------------------------------------------ parsing
+use super::responses::CardDetail;
+use crate::domain::ClerkUserId;
+use crate::service::MAX_PAGE_SIZE;
 
 /// Parses a request body into `T`. Serde's messages may quote input or internals,
 /// so they are replaced by our own, naming only the offending field.
@@ -109,198 +106,44 @@ impl UserQuery {
     }
 }
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    pub limit: Option<String>,
-    pub after: Option<String>,
+/// `GET /user/list-users`: the whole list (streamed), or one page.
+#[derive(Debug)]
+pub struct ListRequest {
+    pub after: Option<ClerkUserId>,
+    /// `Some` asks for one page of at most this many ids.
+    pub limit: Option<i64>,
 }
 
-impl ListQuery {
-    /// Parsed by the handler, not by `warp::query`: a rejected query would let the
-    /// request fall through to `GET /user/{id}` and answer 404 for a user called
-    /// `list-users`.
+impl ListRequest {
+    /// Parsed by a filter that never rejects (the error goes to the handler): a
+    /// rejected query would let the request fall through to `GET /user/{id}`
+    /// and answer 404 for a user called `list-users`.
     pub fn parse(raw: &str) -> Result<Self, ApiError> {
-        serde_urlencoded::from_str(raw)
-            .map_err(|_| ApiError::InvalidQuery("Invalid query string".into()))
-    }
-}
-
-// ------------------------------------------------------------------ rendering
-
-/// A JSON response. Serialising our own wire types cannot fail; if it ever did,
-/// the client gets a bare 500 rather than a half-written body.
-pub fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    let (status, bytes) = match serde_json::to_vec(body) {
-        Ok(bytes) => (status, bytes),
-        Err(e) => {
-            tracing::error!(error = %e, "serialising a response failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                br#"{"success":false,"message":"Internal server error"}"#.to_vec(),
-            )
+        #[derive(Deserialize)]
+        struct Query {
+            limit: Option<String>,
+            after: Option<String>,
         }
-    };
-    let mut response = Response::new(bytes.into());
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
-
-pub fn ok<T: Serialize>(body: &T) -> Response {
-    json(StatusCode::OK, body)
-}
-
-fn rfc3339<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::Micros, true))
-}
-
-/// Whether a user object carries the stored card (`userStripeCard`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CardDetail {
-    Included,
-    Omitted,
-}
-
-/// The user object, camelCase as the running service sends it. It is always
-/// nested under `user` in an answer, never spread over the top level: the
-/// frontend reads `response.user`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserWire<'a> {
-    pub clerk_user_id: &'a str,
-    pub username: Option<&'a str>,
-    pub email: &'a str,
-    pub first_name: &'a str,
-    pub last_name: &'a str,
-    pub phone_number: Option<&'a str>,
-    pub customer_rating: f64,
-    pub runner_rating: f64,
-    pub stripe_customer_id: Option<&'a str>,
-    pub stripe_connect_account_id: Option<&'a str>,
-    #[serde(serialize_with = "rfc3339")]
-    pub created_at: &'a DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339")]
-    pub updated_at: &'a DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_stripe_card: Option<CardWire<'a>>,
-}
-
-impl<'a> UserWire<'a> {
-    pub fn new(user: &'a User, card: CardDetail) -> Self {
-        Self {
-            clerk_user_id: &user.clerk_user_id,
-            username: user.username.as_deref(),
-            email: &user.email,
-            first_name: &user.first_name,
-            last_name: &user.last_name,
-            phone_number: user.phone_number.as_deref(),
-            customer_rating: user.customer_rating,
-            runner_rating: user.runner_rating,
-            stripe_customer_id: user.stripe_customer_id.as_deref(),
-            stripe_connect_account_id: user.stripe_connect_account_id.as_deref(),
-            created_at: &user.created_at,
-            updated_at: &user.updated_at,
-            user_stripe_card: user
-                .card
-                .as_ref()
-                .filter(|_| card == CardDetail::Included)
-                .map(CardWire::from),
-        }
+        let query: Query = serde_urlencoded::from_str(raw)
+            .map_err(|_| ApiError::InvalidQuery("Invalid query string".into()))?;
+        let after = query
+            .after
+            .map(ClerkUserId::parse)
+            .transpose()
+            .map_err(|_| ApiError::InvalidQuery("after must be a user id".into()))?;
+        let limit = query
+            .limit
+            .map(|l| {
+                l.parse::<i64>()
+                    .ok()
+                    .filter(|n| (1..=MAX_PAGE_SIZE).contains(n))
+                    .ok_or(ApiError::InvalidQuery(
+                        "limit must be an integer from 1 to 1000".into(),
+                    ))
+            })
+            .transpose()?;
+        Ok(Self { after, limit })
     }
-}
-
-/// What any signed-in user may see of another user: the name the order pages
-/// show (`user.username || user.firstName`) and nothing that reaches the person
-/// (email, phone), their money (card, Stripe ids) or their activity (timestamps,
-/// ratings). `lastName` stays because the frontend's own type for this answer
-/// declares it and a runner and a customer meet in person to hand over an
-/// order; ratings stay out because no client reads them here, and a key can be
-/// added later without breaking anyone, never taken back.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PublicUserWire<'a> {
-    pub clerk_user_id: &'a str,
-    pub username: Option<&'a str>,
-    pub first_name: &'a str,
-    pub last_name: &'a str,
-}
-
-impl<'a> From<&'a User> for PublicUserWire<'a> {
-    fn from(user: &'a User) -> Self {
-        Self {
-            clerk_user_id: &user.clerk_user_id,
-            username: user.username.as_deref(),
-            first_name: &user.first_name,
-            last_name: &user.last_name,
-        }
-    }
-}
-
-/// A stored card, snake_case inside (`userStripeCard`, and `payment_info` of
-/// `POST …/payment-methods`).
-#[derive(Serialize)]
-pub struct CardWire<'a> {
-    pub payment_method_id: &'a str,
-    pub brand: &'a str,
-    pub last4: &'a str,
-    pub exp_month: i16,
-    pub exp_year: i16,
-    #[serde(serialize_with = "rfc3339")]
-    pub updated_at: &'a DateTime<Utc>,
-}
-
-impl<'a> From<&'a StoredCard> for CardWire<'a> {
-    fn from(c: &'a StoredCard) -> Self {
-        Self {
-            payment_method_id: &c.payment_method_id,
-            brand: &c.brand,
-            last4: &c.last4,
-            exp_month: c.exp_month,
-            exp_year: c.exp_year,
-            updated_at: &c.updated_at,
-        }
-    }
-}
-
-/// `GET /user/{id}/payment`'s `payment_info`, in the frontend's names.
-#[derive(Serialize)]
-pub struct PaymentInfoWire<'a> {
-    pub payment_method_id: &'a str,
-    pub last_four: &'a str,
-    pub card_type: &'a str,
-    pub expiry_month: i16,
-    pub expiry_year: i16,
-}
-
-impl<'a> From<&'a StoredCard> for PaymentInfoWire<'a> {
-    fn from(c: &'a StoredCard) -> Self {
-        Self {
-            payment_method_id: &c.payment_method_id,
-            last_four: &c.last4,
-            card_type: &c.brand,
-            expiry_month: c.exp_month,
-            expiry_year: c.exp_year,
-        }
-    }
-}
-
-/// `POST /user/temp`'s `user` (snake_case in the original).
-#[derive(Serialize)]
-pub struct TempUserWire<'a> {
-    pub clerk_user_id: &'a str,
-    pub email: &'a str,
-    pub first_name: &'a str,
-    pub last_name: &'a str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ConnectAccountUserWire<'a> {
-    pub clerk_user_id: &'a str,
-    pub stripe_connect_account_id: &'a str,
 }
 
 #[cfg(test)]
@@ -365,6 +208,7 @@ mod into_domain {
         ClerkUserId, ConnectAccountId, Email, NewTempUser, PaymentMethodId, PersonName,
         PhoneNumber, ProfileUpdate, Rating, Username, ValidationError,
     };
+    use crate::service::Provisioning;
 
     fn required<T>(v: Option<T>, field: &str) -> Result<T, ValidationError> {
         v.ok_or_else(|| ValidationError::new(format!("{field} is required")))
@@ -394,7 +238,7 @@ mod into_domain {
     impl SyncRequest {
         /// The profile, and whether Stripe provisioning may run (`profile_update_only`
         /// is the frontend's "just the profile, please").
-        pub fn into_domain(self) -> Result<(ProfileUpdate, bool), ValidationError> {
+        pub fn into_domain(self) -> Result<(ProfileUpdate, Provisioning), ValidationError> {
             let clerk_user_id = ClerkUserId::parse(required(self.clerk_user_id, "clerk_user_id")?)?;
             let email = Email::parse(&required(self.email, "email")?)?;
             let profile = ProfileUpdate {
@@ -411,7 +255,12 @@ mod into_domain {
                     .map(|u| Username::parse_optional(u.as_deref()))
                     .transpose()?,
             };
-            Ok((profile, !self.profile_update_only.unwrap_or(false)))
+            let provisioning = if self.profile_update_only.unwrap_or(false) {
+                Provisioning::ProfileOnly
+            } else {
+                Provisioning::Provision
+            };
+            Ok((profile, provisioning))
         }
     }
 

@@ -1,0 +1,119 @@
+//! `AUTH_MODE`, `CLERK_*`, `SERVICE_TOKENS`, the webhook secrets and
+//! `CORS_ALLOWED_ORIGINS`: who may call `user-api` (read by `auth`, `http`).
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::{ConfigError, invalid, list};
+
+#[derive(Deserialize)]
+pub(super) struct RawAuth {
+    auth_mode: Option<String>,
+    clerk_jwks_url: Option<String>,
+    clerk_jwt_key: Option<String>,
+    clerk_issuer: Option<String>,
+    clerk_authorized_parties: Option<String>,
+    service_tokens: Option<SecretString>,
+    clerk_webhook_secret: Option<SecretString>,
+    stripe_webhook_secret: Option<SecretString>,
+    cors_allowed_origins: Option<String>,
+}
+
+/// Where Clerk's public keys come from.
+#[derive(Debug, Clone)]
+pub enum ClerkKeys {
+    /// A JWKS endpoint (keys cached, refetched for unknown key ids).
+    Jwks(String),
+    /// One PEM public key (Clerk's "JWT public key").
+    Pem(String),
+}
+
+/// Clerk session-token verification.
+#[derive(Debug, Clone)]
+pub struct ClerkSettings {
+    pub keys: ClerkKeys,
+    pub issuer: String,
+    /// When not empty, a token's `azp` must be one of these origins.
+    pub authorized_parties: Vec<String>,
+}
+
+/// Who may call the API, and the secrets of the signed webhooks.
+#[derive(Debug, Clone, Default)]
+pub struct AuthSettings {
+    /// `None` is `AUTH_MODE=none`: every caller is trusted (development only).
+    pub clerk: Option<ClerkSettings>,
+    /// Bearer tokens of backend callers (saga orchestrators).
+    pub service_tokens: Vec<SecretString>,
+    pub clerk_webhook_secret: Option<SecretString>,
+    pub stripe_webhook_secret: Option<SecretString>,
+    /// Browser origins allowed by CORS (the frontend's).
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl AuthSettings {
+    pub(super) fn check(raw: RawAuth) -> Result<Self, ConfigError> {
+        let mode = raw
+            .auth_mode
+            .as_deref()
+            .unwrap_or("clerk")
+            .trim()
+            .to_ascii_lowercase();
+        let clerk = match mode.as_str() {
+            "none" => None,
+            "clerk" => {
+                let keys = match (
+                    raw.clerk_jwks_url.filter(|v| !v.trim().is_empty()),
+                    raw.clerk_jwt_key,
+                ) {
+                    (Some(url), _) => ClerkKeys::Jwks(url),
+                    (None, Some(pem)) if !pem.trim().is_empty() => {
+                        ClerkKeys::Pem(pem.replace("\\n", "\n"))
+                    }
+                    _ => {
+                        return Err(ConfigError::new(
+                            "CLERK_JWKS_URL (or CLERK_JWT_KEY) must be set when AUTH_MODE=clerk",
+                        ));
+                    }
+                };
+                let issuer = raw
+                    .clerk_issuer
+                    .filter(|v| !v.trim().is_empty())
+                    .ok_or_else(|| {
+                        ConfigError::new("CLERK_ISSUER must be set when AUTH_MODE=clerk")
+                    })?;
+                Some(ClerkSettings {
+                    keys,
+                    issuer,
+                    authorized_parties: list(raw.clerk_authorized_parties.as_deref()),
+                })
+            }
+            other => return Err(invalid("AUTH_MODE", "'clerk' or 'none'", other)),
+        };
+        let service_tokens = list(raw.service_tokens.as_ref().map(|t| t.expose_secret()))
+            .into_iter()
+            .map(SecretString::from)
+            .collect::<Vec<_>>();
+        if service_tokens.iter().any(|t| t.expose_secret().len() < 16) {
+            return Err(ConfigError::new(
+                "SERVICE_TOKENS must each be at least 16 characters",
+            ));
+        }
+        let secret = |s: Option<SecretString>| s.filter(|v| !v.expose_secret().trim().is_empty());
+        let clerk_webhook_secret = secret(raw.clerk_webhook_secret);
+        if clerk_webhook_secret
+            .as_ref()
+            .is_some_and(|s| !s.expose_secret().starts_with("whsec_"))
+        {
+            return Err(ConfigError::new(
+                "CLERK_WEBHOOK_SECRET must look like whsec_…",
+            ));
+        }
+        Ok(Self {
+            clerk,
+            service_tokens,
+            clerk_webhook_secret,
+            stripe_webhook_secret: secret(raw.stripe_webhook_secret),
+            cors_allowed_origins: list(raw.cors_allowed_origins.as_deref()),
+        })
+    }
+}

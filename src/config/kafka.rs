@@ -1,0 +1,143 @@
+//! `KAFKA_*`: the worker's broker, topics, group, batching and extra librdkafka
+//! properties (read by `worker::kafka`).
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::{ConfigError, invalid};
+
+#[derive(Deserialize)]
+#[serde(default)]
+pub(super) struct RawKafka {
+    kafka_bootstrap_servers: String,
+    kafka_user_commands_topic: String,
+    kafka_user_events_topic: String,
+    kafka_user_service_group_id: String,
+    kafka_dlq_topic: String,
+    kafka_batch_size: usize,
+    kafka_batch_wait_ms: u64,
+    kafka_properties: Option<SecretString>,
+}
+
+impl Default for RawKafka {
+    fn default() -> Self {
+        Self {
+            kafka_bootstrap_servers: "127.0.0.1:9092".into(),
+            kafka_user_commands_topic: "user_commands".into(),
+            kafka_user_events_topic: "user_events".into(),
+            // The Flask service's group: the worker resumes from its offsets.
+            kafka_user_service_group_id: "user-service-group".into(),
+            kafka_dlq_topic: "user_commands.dlq".into(),
+            kafka_batch_size: 500,
+            kafka_batch_wait_ms: 10,
+            kafka_properties: None,
+        }
+    }
+}
+
+/// Which clients an extra librdkafka property is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KafkaClient {
+    Both,
+    Consumer,
+    Producer,
+}
+
+/// Kafka settings of the worker.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub bootstrap_servers: String,
+    pub commands_topic: String,
+    pub events_topic: String,
+    pub group_id: String,
+    pub dlq_topic: String,
+    /// Most messages answered together (one database query per batch).
+    pub batch_size: usize,
+    /// How long a batch waits for more messages once it has one.
+    pub batch_wait: Duration,
+    /// Extra librdkafka properties (`KAFKA_PROPERTIES`), e.g. TLS and SASL.
+    /// Values may be secrets: `Debug` prints the keys only.
+    pub properties: Vec<(String, KafkaClient, SecretString)>,
+}
+
+impl KafkaSettings {
+    /// Settings for a broker and topic names, with the defaults of everything else.
+    pub fn new(bootstrap: &str, commands: &str, events: &str, dlq: &str, group: &str) -> Self {
+        Self {
+            bootstrap_servers: bootstrap.into(),
+            commands_topic: commands.into(),
+            events_topic: events.into(),
+            group_id: group.into(),
+            dlq_topic: dlq.into(),
+            ..Self::check(RawKafka::default()).expect("the defaults are valid")
+        }
+    }
+
+    pub(super) fn check(raw: RawKafka) -> Result<Self, ConfigError> {
+        for (var, value) in [
+            ("KAFKA_BOOTSTRAP_SERVERS", &raw.kafka_bootstrap_servers),
+            ("KAFKA_USER_COMMANDS_TOPIC", &raw.kafka_user_commands_topic),
+            ("KAFKA_USER_EVENTS_TOPIC", &raw.kafka_user_events_topic),
+            (
+                "KAFKA_USER_SERVICE_GROUP_ID",
+                &raw.kafka_user_service_group_id,
+            ),
+            ("KAFKA_DLQ_TOPIC", &raw.kafka_dlq_topic),
+        ] {
+            if value.trim().is_empty() {
+                return Err(invalid(var, "non-empty", value));
+            }
+        }
+        if raw.kafka_batch_size == 0 || raw.kafka_batch_size > 10_000 {
+            return Err(invalid(
+                "KAFKA_BATCH_SIZE",
+                "from 1 to 10000",
+                &raw.kafka_batch_size.to_string(),
+            ));
+        }
+        let properties = match &raw.kafka_properties {
+            None => Vec::new(),
+            Some(list) => parse_properties(list.expose_secret())?,
+        };
+        Ok(Self {
+            bootstrap_servers: raw.kafka_bootstrap_servers,
+            commands_topic: raw.kafka_user_commands_topic,
+            events_topic: raw.kafka_user_events_topic,
+            group_id: raw.kafka_user_service_group_id,
+            dlq_topic: raw.kafka_dlq_topic,
+            batch_size: raw.kafka_batch_size,
+            batch_wait: Duration::from_millis(raw.kafka_batch_wait_ms),
+            properties,
+        })
+    }
+}
+
+/// `key=value` pairs separated by `;` or newlines; a `consumer.` or `producer.`
+/// prefix limits a property to that client (e.g. `consumer.session.timeout.ms=6000`).
+fn parse_properties(list: &str) -> Result<Vec<(String, KafkaClient, SecretString)>, ConfigError> {
+    list.split([';', '\n'])
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            let (key, value) = entry.split_once('=').ok_or_else(|| {
+                ConfigError::new(
+                    "KAFKA_PROPERTIES must be key=value pairs separated by ';' (a key had no '=')",
+                )
+            })?;
+            let key = key.trim();
+            let (client, key) = if let Some(k) = key.strip_prefix("consumer.") {
+                (KafkaClient::Consumer, k)
+            } else if let Some(k) = key.strip_prefix("producer.") {
+                (KafkaClient::Producer, k)
+            } else {
+                (KafkaClient::Both, key)
+            };
+            if key.is_empty() {
+                return Err(ConfigError::new("KAFKA_PROPERTIES has an empty key"));
+            }
+            Ok((key.to_owned(), client, SecretString::from(value.trim())))
+        })
+        .collect()
+}

@@ -1,0 +1,131 @@
+//! Handlers of the signed webhooks (Clerk via Svix, Stripe). Each verifies the
+//! signature over the exact bytes received, applies the event once (by delivery
+//! id), and acknowledges.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde::Serialize;
+use warp::http::HeaderMap;
+use warp::reply::Reply;
+
+use super::{Result, Service};
+use crate::config::{ExposeSecret, SecretString};
+use crate::http::error::ApiError;
+use crate::http::render;
+use crate::service::{Provisioning, WebhookSource};
+use crate::webhooks::clerk::{self, ClerkEvent};
+use crate::webhooks::stripe::{self, StripeAction};
+use crate::webhooks::{WebhookError, svix};
+
+/// The webhook secrets; a webhook without its secret answers 503.
+#[derive(Clone, Default)]
+pub struct WebhookSecrets {
+    pub clerk: Option<SecretString>,
+    pub stripe: Option<SecretString>,
+}
+
+/// `applied` is `false` for a delivery that was already applied, or an event
+/// we ignore.
+fn ack(applied: bool) -> impl Reply {
+    #[derive(Serialize)]
+    struct Ack {
+        success: bool,
+        applied: bool,
+    }
+    render::ok(&Ack {
+        success: true,
+        applied,
+    })
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Webhook(WebhookError::MissingHeaders))
+}
+
+pub async fn clerk_webhook(
+    headers: HeaderMap,
+    body: Bytes,
+    secrets: Arc<WebhookSecrets>,
+    svc: Service,
+) -> Result<impl Reply> {
+    let secret = secrets
+        .clerk
+        .as_ref()
+        .ok_or(ApiError::WebhookNotConfigured)?;
+    let id = header(&headers, "svix-id")?;
+    svix::verify(
+        secret.expose_secret(),
+        id,
+        header(&headers, "svix-timestamp")?,
+        header(&headers, "svix-signature")?,
+        &body,
+        chrono::Utc::now().timestamp(),
+    )
+    .map_err(ApiError::Webhook)?;
+    let event = clerk::parse(&body).map_err(|_| ApiError::Webhook(WebhookError::BadPayload))?;
+    let source = WebhookSource::Clerk;
+    let applied = match event {
+        ClerkEvent::Ignore(reason) => {
+            tracing::info!(
+                delivery = id,
+                reason,
+                "Clerk event acknowledged, not applied"
+            );
+            false
+        }
+        ClerkEvent::Upsert(profile) => {
+            svc.apply_once(source, id, || async {
+                // Same rules as the frontend's sync, Stripe provisioning included.
+                svc.sync_user(&profile, Provisioning::Provision)
+                    .await
+                    .map(drop)
+            })
+            .await?
+        }
+        ClerkEvent::Delete(user) => {
+            svc.apply_once(source, id, || svc.delete_user(&user))
+                .await?
+        }
+    };
+    Ok(ack(applied))
+}
+
+pub async fn stripe_webhook(
+    headers: HeaderMap,
+    body: Bytes,
+    secrets: Arc<WebhookSecrets>,
+    svc: Service,
+) -> Result<impl Reply> {
+    let secret = secrets
+        .stripe
+        .as_ref()
+        .ok_or(ApiError::WebhookNotConfigured)?;
+    let payload =
+        std::str::from_utf8(&body).map_err(|_| ApiError::Webhook(WebhookError::BadPayload))?;
+    let event = stripe::verify(
+        payload,
+        header(&headers, "stripe-signature")?,
+        secret.expose_secret(),
+    )
+    .map_err(ApiError::Webhook)?;
+    let source = WebhookSource::Stripe;
+    let applied = match &event.action {
+        StripeAction::Ignore(kind) => {
+            tracing::debug!(event = %event.id, kind, "Stripe event acknowledged, not applied");
+            false
+        }
+        StripeAction::PaymentMethodDetached(pm) => {
+            svc.apply_once(source, &event.id, || svc.payment_method_detached(pm))
+                .await?
+        }
+        StripeAction::CustomerDeleted(customer) => {
+            svc.apply_once(source, &event.id, || svc.customer_deleted(customer))
+                .await?
+        }
+    };
+    Ok(ack(applied))
+}
