@@ -8,9 +8,10 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use userlib::config::{ApiConfig, ConfigError, MigrateConfig};
+use userlib::config::{ApiConfig, ConfigError, FromEnv, MigrateConfig};
 use userlib::legacy::ImportOptions;
-use userlib::startup::{Api, shutdown_signal};
+use userlib::shutdown::shutdown_signal;
+use userlib::startup::Api;
 use userlib::{db, legacy, telemetry};
 
 #[tokio::main]

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use userlib::config::WorkerConfig;
-use userlib::startup::shutdown_signal;
+use userlib::config::{FromEnv, WorkerConfig};
+use userlib::shutdown::shutdown_signal;
 use userlib::{telemetry, worker};
 
 #[tokio::main]

@@ -19,8 +19,12 @@ pub fn json() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
         .and(warp::body::stream())
         .and_then(
             |content_type: Option<String>, length: Option<u64>, body| async move {
-                let is_json = content_type.as_deref().is_some_and(is_json_media_type);
-                read(is_json, length, body)
+                let declared = if content_type.as_deref().is_some_and(is_json_media_type) {
+                    Declared::Json
+                } else {
+                    Declared::Other
+                };
+                read(declared, length, body)
                     .await
                     .map_err(warp::reject::custom)
             },
@@ -33,12 +37,25 @@ pub fn raw() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
     warp::header::optional::<u64>("content-length")
         .and(warp::body::stream())
         .and_then(|length: Option<u64>, body| async move {
-            read(true, length, body).await.map_err(warp::reject::custom)
+            read(Declared::Any, length, body)
+                .await
+                .map_err(warp::reject::custom)
         })
 }
 
-/// Reads at most [`MAX_BODY_BYTES`]; a non-empty body must be JSON (`is_json`).
-async fn read<S, B>(is_json: bool, length: Option<u64>, body: S) -> Result<Bytes, ApiError>
+/// What the request's `Content-Type` allows its body to be read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Declared {
+    Json,
+    /// Not JSON: only an empty body passes (and is then "required").
+    Other,
+    /// Whatever it says (signed webhooks).
+    Any,
+}
+
+/// Reads at most [`MAX_BODY_BYTES`]; a non-empty body must be declared JSON
+/// unless any content type is accepted.
+async fn read<S, B>(declared: Declared, length: Option<u64>, body: S) -> Result<Bytes, ApiError>
 where
     S: Stream<Item = Result<B, warp::Error>>,
     B: Buf,
@@ -52,7 +69,7 @@ where
     let mut buf = BytesMut::new();
     while let Some(chunk) = body.next().await {
         let mut chunk = chunk.map_err(|_| ApiError::UnreadableBody)?;
-        if !is_json && chunk.has_remaining() {
+        if declared == Declared::Other && chunk.has_remaining() {
             return Err(ApiError::UnsupportedMediaType);
         }
         if buf.len() + chunk.remaining() > MAX_BODY_BYTES {

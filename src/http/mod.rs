@@ -12,6 +12,7 @@ mod handlers;
 mod render;
 mod requests;
 mod responses;
+mod route_table;
 mod routes;
 
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use crate::auth::Authenticator;
 use crate::service::UserService;
 
 pub use handlers::webhook_events::WebhookSecrets;
-pub use routes::{ROUTES, template_matches};
+pub use route_table::{ROUTES, template_matches};
 
 /// The complete filter `user-api` serves: routes, CORS, errors as JSON, a
 /// tracing span per request carrying its request id, and one access log line per
@@ -79,7 +80,7 @@ fn request_span(info: warp::trace::Info<'_>) -> tracing::Span {
 
 /// One log line and the request metrics per request, labelled by route template.
 fn access_log(info: warp::log::Info<'_>) {
-    let route = routes::template(info.path());
+    let route = route_table::template(info.path());
     let status = info.status();
     let elapsed = info.elapsed();
     tracing::info!(

@@ -11,6 +11,8 @@
 //! line of the report (`report.rs`).
 
 mod clean;
+#[cfg(test)]
+mod clean_tests;
 mod report;
 mod source;
 

@@ -8,9 +8,9 @@
 //! the user without Stripe ids", as the original service did. `stripe` is the
 //! real implementation over async-stripe.
 
-mod stripe;
+mod stripe_gateway;
 
-pub use stripe::StripeGateway;
+pub use stripe_gateway::StripeGateway;
 
 use std::sync::Arc;
 

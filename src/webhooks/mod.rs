@@ -2,8 +2,8 @@
 //! (payment method and customer lifecycle): signature checks and event parsing
 //! into what the use cases take. The HTTP routes are in `http`.
 
-pub mod clerk;
-pub mod stripe;
+pub mod clerk_events;
+pub mod stripe_events;
 pub mod svix;
 
 /// Why a webhook request was refused (400; nothing more is said to the caller).

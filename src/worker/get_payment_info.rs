@@ -67,18 +67,20 @@ pub async fn apply(
 }
 
 #[derive(Serialize)]
-struct ReplyBody<'a, P: Serialize> {
+struct ReplyBody<'a> {
     #[serde(rename = "type")]
     kind: &'a str,
     correlation_id: &'a str,
     timestamp: &'a str,
-    payload: P,
+    payload: Payload<'a>,
     source: &'static str,
 }
 
 #[derive(Serialize)]
-struct Retrieved<'a> {
-    payment_info: PaymentInfoWire<'a>,
+#[serde(untagged)]
+enum Payload<'a> {
+    Retrieved { payment_info: PaymentInfoWire<'a> },
+    Failed { error: &'static str },
 }
 
 #[derive(Serialize)]
@@ -86,11 +88,6 @@ struct Retrieved<'a> {
 struct PaymentInfoWire<'a> {
     stripe_customer_id: &'a str,
     payment_method_id: &'a str,
-}
-
-#[derive(Serialize)]
-struct Failed {
-    error: &'static str,
 }
 
 /// The failure texts the original service sends (orchestrators may match them).
@@ -103,38 +100,33 @@ pub fn failure_text(f: PaymentInfoFailure) -> &'static str {
 }
 
 fn render(correlation_id: &str, info: &PaymentInfo, timestamp: &str) -> Reply {
-    let (kind, body) = match info {
+    let (kind, payload) = match info {
         PaymentInfo::Retrieved {
             stripe_customer_id,
             payment_method_id,
         } => (
             RETRIEVED,
-            serde_json::to_vec(&ReplyBody {
-                kind: RETRIEVED,
-                correlation_id,
-                timestamp,
-                payload: Retrieved {
-                    payment_info: PaymentInfoWire {
-                        stripe_customer_id,
-                        payment_method_id,
-                    },
+            Payload::Retrieved {
+                payment_info: PaymentInfoWire {
+                    stripe_customer_id,
+                    payment_method_id,
                 },
-                source: "user-service",
-            }),
+            },
         ),
         PaymentInfo::Failed(f) => (
             FAILED,
-            serde_json::to_vec(&ReplyBody {
-                kind: FAILED,
-                correlation_id,
-                timestamp,
-                payload: Failed {
-                    error: failure_text(*f),
-                },
-                source: "user-service",
-            }),
+            Payload::Failed {
+                error: failure_text(*f),
+            },
         ),
     };
+    let body = serde_json::to_vec(&ReplyBody {
+        kind,
+        correlation_id,
+        timestamp,
+        payload,
+        source: "user-service",
+    });
     Reply {
         kind,
         correlation_id: correlation_id.to_owned(),

@@ -88,19 +88,19 @@ impl ConsumerContext for WorkerContext {
     }
 
     fn commit_callback(&self, result: KafkaResult<()>, _: &TopicPartitionList) {
-        match result {
-            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-            Err(e) => {
-                metrics::counter!(crate::metrics::WORKER_COMMIT_FAILURES).increment(1);
-                tracing::warn!(error = %e, "committing offsets failed");
-            }
-        }
+        record_commit(result);
     }
 }
 
-/// Commits what has been stored; "nothing stored" is not an error.
+/// Commits what has been stored.
 pub fn commit_stored<C: ConsumerContext>(consumer: &impl Consumer<C>) {
-    match consumer.commit_consumer_state(CommitMode::Sync) {
+    record_commit(consumer.commit_consumer_state(CommitMode::Sync));
+}
+
+/// Counts and logs a failed commit (background or ours); "nothing stored" is
+/// not a failure.
+fn record_commit(result: KafkaResult<()>) {
+    match result {
         Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
         Err(e) => {
             metrics::counter!(crate::metrics::WORKER_COMMIT_FAILURES).increment(1);

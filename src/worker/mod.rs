@@ -5,12 +5,18 @@
 //! * `envelope` — the command envelope (both forms the orchestrators send);
 //! * `get_payment_info` — the one command: parse, then answer a batch;
 //! * `processor` — the at-least-once loop;
-//! * `kafka` — client configuration, rebalance handling, topics.
+//! * `outgoing` — one polled command's state, its reply or dead-letter copy;
+//! * `kafka` — client configuration, rebalance handling, topics;
+//! * `health` — the worker's probes and metrics listener.
+//!
+//! [`run`] is where the worker composes its dependencies (pool, repository,
+//! service without payments, Kafka clients), as `startup` does for the API.
 
 mod envelope;
 mod get_payment_info;
 mod health;
 mod kafka;
+mod outgoing;
 mod processor;
 
 use std::sync::Arc;

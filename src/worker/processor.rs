@@ -18,25 +18,23 @@ use chrono::Utc;
 use rdkafka::Message;
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
+
+use rdkafka::producer::FutureProducer;
+
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::WorkerError;
-use super::envelope::{Envelope, Malformed};
-use super::get_payment_info::{self, GetPaymentInfo, Reply};
+use super::get_payment_info::{self, GetPaymentInfo};
 use super::health::{Heartbeat, Probe};
 use super::kafka::{self, WorkerConsumer};
+use super::outgoing::{self, Item, Outgoing, Parsed};
 use crate::config::KafkaSettings;
-use crate::metrics as m;
+use crate::metrics as names;
 use crate::service::{ServiceError, UserService};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// How long a record may wait in the producer's queue before `send` fails.
-const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why a batch could not be finished now; it is retried, never answered "failed".
 #[derive(Debug, thiserror::Error)]
@@ -45,50 +43,6 @@ enum Transient {
     Database(ServiceError),
     #[error("broker: {0}")]
     Broker(KafkaError),
-}
-
-enum Parsed {
-    GetPaymentInfo(GetPaymentInfo),
-    Malformed(Malformed),
-}
-
-enum Outgoing {
-    Reply(Reply),
-    DeadLetter(Malformed),
-}
-
-/// One polled message and how far it got.
-struct Item {
-    msg: OwnedMessage,
-    parsed: Parsed,
-    outgoing: Option<Outgoing>,
-    delivered: bool,
-}
-
-impl Item {
-    fn new(msg: OwnedMessage) -> Self {
-        let parsed = match Envelope::parse(msg.payload()) {
-            Err(m) => Parsed::Malformed(m),
-            Ok(e) if e.kind == get_payment_info::TYPE => match GetPaymentInfo::parse(&e) {
-                Ok(c) => Parsed::GetPaymentInfo(c),
-                Err(m) => Parsed::Malformed(m),
-            },
-            Ok(e) => {
-                tracing::warn!(
-                    kind = %e.kind, correlation_id = %e.correlation_id,
-                    partition = msg.partition(), offset = msg.offset(),
-                    "unknown command type"
-                );
-                Parsed::Malformed(Malformed::UnknownType)
-            }
-        };
-        Self {
-            msg,
-            parsed,
-            outgoing: None,
-            delivered: false,
-        }
-    }
 }
 
 pub struct Worker {
@@ -172,7 +126,7 @@ impl Worker {
             if sleep_or_cancelled(backoff, shutdown).await {
                 return Ok(false);
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            backoff = next_backoff(backoff);
         }
         let topics = [
             self.settings.commands_topic.clone(),
@@ -200,7 +154,7 @@ impl Worker {
             if sleep_or_cancelled(backoff, shutdown).await {
                 return Ok(false);
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
+            backoff = next_backoff(backoff);
         }
     }
 
@@ -234,17 +188,17 @@ impl Worker {
     /// Processes a batch until every message is answered and acknowledged, then
     /// stores its offsets. Gives up only on shutdown (the batch is redelivered).
     async fn handle(&self, mut items: Vec<Item>, shutdown: &CancellationToken) {
-        metrics::histogram!(m::WORKER_BATCH_SIZE).record(items.len() as f64);
+        metrics::histogram!(names::WORKER_BATCH_SIZE).record(items.len() as f64);
         let mut backoff = FIRST_BACKOFF;
         loop {
             match self.process(&mut items).await {
                 Ok(()) => {
                     self.store_offsets(&items);
-                    record_outcomes(&items);
+                    outgoing::record_outcomes(&items);
                     return;
                 }
                 Err(e) => {
-                    metrics::counter!(m::WORKER_RETRIES).increment(1);
+                    metrics::counter!(names::WORKER_RETRIES).increment(1);
                     let pending = items.iter().filter(|i| !i.delivered).count();
                     tracing::warn!(error = %e, pending, retry_in = ?backoff, "batch not answered yet, retrying");
                     if !self.wait_paused(&mut items, backoff, shutdown).await {
@@ -254,7 +208,7 @@ impl Worker {
                         );
                         return;
                     }
-                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    backoff = next_backoff(backoff);
                 }
             }
         }
@@ -288,7 +242,7 @@ impl Worker {
             .enumerate()
             .filter(|(_, item)| !item.delivered)
             .map(|(i, item)| {
-                let sent = self.send(item);
+                let sent = outgoing::send(&self.producer, &self.settings, item);
                 async move { (i, sent.await) }
             });
         let results = futures_util::future::join_all(sends).await;
@@ -302,54 +256,6 @@ impl Worker {
             }
         }
         first_error.map_or(Ok(()), |e| Err(Transient::Broker(e)))
-    }
-
-    async fn send(&self, item: &Item) -> Result<(), KafkaError> {
-        let msg = &item.msg;
-        let result = match item.outgoing.as_ref().expect("answered before it is sent") {
-            Outgoing::Reply(reply) => {
-                let headers = OwnedHeaders::new()
-                    .insert(header("type", reply.kind))
-                    .insert(header("correlation_id", &reply.correlation_id))
-                    .insert(header("source", "user-service"))
-                    .insert(header("content-type", "application/json"));
-                let record = FutureRecord::to(&self.settings.events_topic)
-                    .key(&reply.correlation_id)
-                    .payload(&reply.body)
-                    .headers(headers);
-                tracing::debug!(
-                    correlation_id = %reply.correlation_id, kind = reply.kind,
-                    partition = msg.partition(), offset = msg.offset(), "replying"
-                );
-                self.producer
-                    .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
-                    .await
-            }
-            Outgoing::DeadLetter(reason) => {
-                tracing::warn!(
-                    reason = reason.reason(),
-                    partition = msg.partition(),
-                    offset = msg.offset(),
-                    "malformed command sent to the dead-letter topic"
-                );
-                let partition = msg.partition().to_string();
-                let offset = msg.offset().to_string();
-                let mut headers = msg.headers().cloned().unwrap_or_default();
-                headers = headers
-                    .insert(header("x-dlq-reason", reason.reason()))
-                    .insert(header("x-dlq-source-topic", msg.topic()))
-                    .insert(header("x-dlq-source-partition", &partition))
-                    .insert(header("x-dlq-source-offset", &offset));
-                let mut record =
-                    FutureRecord::<[u8], [u8]>::to(&self.settings.dlq_topic).headers(headers);
-                record.payload = msg.payload();
-                record.key = msg.key();
-                self.producer
-                    .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
-                    .await
-            }
-        };
-        result.map(|_| ()).map_err(|(e, _)| e)
     }
 
     /// Stores, per partition, the offset after the batch's last message. Every
@@ -412,29 +318,9 @@ impl Worker {
     }
 }
 
-/// Counts each message's outcome and its latency from being produced (the
-/// record's timestamp) to its answer being acknowledged.
-fn record_outcomes(items: &[Item]) {
-    let now = chrono::Utc::now().timestamp_millis();
-    for item in items {
-        let outcome = match &item.outgoing {
-            Some(Outgoing::Reply(r)) if r.kind == get_payment_info::RETRIEVED => "retrieved",
-            Some(Outgoing::Reply(_)) => "failed",
-            Some(Outgoing::DeadLetter(_)) => "dead_lettered",
-            None => continue,
-        };
-        metrics::counter!(m::WORKER_MESSAGES, "outcome" => outcome).increment(1);
-        if let Some(produced) = item.msg.timestamp().to_millis() {
-            metrics::histogram!(m::WORKER_LATENCY).record((now - produced).max(0) as f64 / 1000.0);
-        }
-    }
-}
-
-fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
-    Header {
-        key,
-        value: Some(value),
-    }
+/// Doubles a retry delay, up to `MAX_BACKOFF`.
+fn next_backoff(backoff: Duration) -> Duration {
+    (backoff * 2).min(MAX_BACKOFF)
 }
 
 /// `true` when cancelled before `duration` passed.

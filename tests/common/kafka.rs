@@ -15,7 +15,7 @@ use rdkafka::message::Headers;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-use userlib::config::{DatabaseSettings, KafkaSettings, WorkerConfig};
+use userlib::config::{DatabaseSettings, FromEnv, KafkaSettings, WorkerConfig};
 
 pub fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
-use userlib::config::{ApiConfig, DatabaseSettings};
+use userlib::config::{ApiConfig, DatabaseSettings, FromEnv};
 use userlib::payments::{NotConfigured, PaymentsGateway};
 use userlib::startup::Api;
 

@@ -11,16 +11,21 @@ use crate::http::render;
 use crate::http::requests::{self, AddPaymentMethodRequest, UpdatePaymentRequest};
 use crate::http::responses::{CardWire, PaymentInfoWire};
 
+/// The stored card in the frontend's names, after a read or a store.
+#[derive(Serialize)]
+struct PaymentInfoAnswer<'a> {
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    payment_info: PaymentInfoWire<'a>,
+}
+
 pub async fn get_payment(raw_id: String, caller: Caller, svc: Service) -> Result<impl Reply> {
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        success: bool,
-        payment_info: PaymentInfoWire<'a>,
-    }
     let id = path_user(raw_id, &caller, PathAccess::SelfOrService)?;
     let card = svc.stored_card(&id).await?;
-    Ok(render::ok(&Answer {
+    Ok(render::ok(&PaymentInfoAnswer {
         success: true,
+        message: None,
         payment_info: (&card).into(),
     }))
 }
@@ -31,18 +36,12 @@ pub async fn put_payment(
     body: Bytes,
     svc: Service,
 ) -> Result<impl Reply> {
-    #[derive(Serialize)]
-    struct Answer<'a> {
-        success: bool,
-        message: &'a str,
-        payment_info: PaymentInfoWire<'a>,
-    }
     let id = path_user(raw_id, &caller, PathAccess::SelfOrService)?;
     let pm = requests::parse::<UpdatePaymentRequest>(&body)?.into_domain()?;
     let card = svc.update_payment_method(&id, &pm).await?;
-    Ok(render::ok(&Answer {
+    Ok(render::ok(&PaymentInfoAnswer {
         success: true,
-        message: "Payment method updated",
+        message: Some("Payment method updated"),
         payment_info: (&card).into(),
     }))
 }

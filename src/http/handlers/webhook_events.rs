@@ -10,13 +10,13 @@ use warp::http::HeaderMap;
 use warp::reply::Reply;
 
 use super::{Result, Service};
-use crate::config::{ExposeSecret, SecretString};
 use crate::http::error::ApiError;
 use crate::http::render;
 use crate::service::{Provisioning, WebhookSource};
-use crate::webhooks::clerk::{self, ClerkEvent};
-use crate::webhooks::stripe::{self, StripeAction};
+use crate::webhooks::clerk_events::{self, ClerkEvent};
+use crate::webhooks::stripe_events::{self, StripeAction};
 use crate::webhooks::{WebhookError, svix};
+use secrecy::{ExposeSecret, SecretString};
 
 /// The webhook secrets; a webhook without its secret answers 503.
 #[derive(Clone, Default)]
@@ -39,6 +39,14 @@ fn ack(applied: bool) -> impl Reply {
     })
 }
 
+/// The webhook's secret, or 503 while it is not configured.
+fn configured(secret: &Option<SecretString>) -> Result<&str> {
+    secret
+        .as_ref()
+        .map(|s| s.expose_secret())
+        .ok_or(ApiError::WebhookNotConfigured)
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
     headers
         .get(name)
@@ -52,13 +60,10 @@ pub async fn clerk_webhook(
     secrets: Arc<WebhookSecrets>,
     svc: Service,
 ) -> Result<impl Reply> {
-    let secret = secrets
-        .clerk
-        .as_ref()
-        .ok_or(ApiError::WebhookNotConfigured)?;
+    let secret = configured(&secrets.clerk)?;
     let id = header(&headers, "svix-id")?;
     svix::verify(
-        secret.expose_secret(),
+        secret,
         id,
         header(&headers, "svix-timestamp")?,
         header(&headers, "svix-signature")?,
@@ -66,7 +71,8 @@ pub async fn clerk_webhook(
         chrono::Utc::now().timestamp(),
     )
     .map_err(ApiError::Webhook)?;
-    let event = clerk::parse(&body).map_err(|_| ApiError::Webhook(WebhookError::BadPayload))?;
+    let event =
+        clerk_events::parse(&body).map_err(|_| ApiError::Webhook(WebhookError::BadPayload))?;
     let source = WebhookSource::Clerk;
     let applied = match event {
         ClerkEvent::Ignore(reason) => {
@@ -100,18 +106,11 @@ pub async fn stripe_webhook(
     secrets: Arc<WebhookSecrets>,
     svc: Service,
 ) -> Result<impl Reply> {
-    let secret = secrets
-        .stripe
-        .as_ref()
-        .ok_or(ApiError::WebhookNotConfigured)?;
+    let secret = configured(&secrets.stripe)?;
     let payload =
         std::str::from_utf8(&body).map_err(|_| ApiError::Webhook(WebhookError::BadPayload))?;
-    let event = stripe::verify(
-        payload,
-        header(&headers, "stripe-signature")?,
-        secret.expose_secret(),
-    )
-    .map_err(ApiError::Webhook)?;
+    let event = stripe_events::verify(payload, header(&headers, "stripe-signature")?, secret)
+        .map_err(ApiError::Webhook)?;
     let source = WebhookSource::Stripe;
     let applied = match &event.action {
         StripeAction::Ignore(kind) => {

@@ -1,0 +1,161 @@
+//! Every setting's default, every bad value named with what is expected, and
+//! no secret in `Debug` output.
+
+use super::*;
+use secrecy::ExposeSecret;
+
+fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn auth_settings() {
+    let err = ApiConfig::from_vars(vars(&[])).unwrap_err().to_string();
+    assert!(
+        err.contains("CLERK_JWKS_URL"),
+        "clerk is the default mode: {err}"
+    );
+    let err = ApiConfig::from_vars(vars(&[("CLERK_JWKS_URL", "http://x/jwks")])).unwrap_err();
+    assert!(err.to_string().contains("CLERK_ISSUER"));
+    let err = ApiConfig::from_vars(vars(&[("AUTH_MODE", "open")])).unwrap_err();
+    assert!(err.to_string().contains("AUTH_MODE"));
+    let c = ApiConfig::from_vars(vars(&[
+        ("CLERK_JWKS_URL", "http://x/jwks"),
+        ("CLERK_ISSUER", "https://clerk.example.com"),
+        (
+            "CLERK_AUTHORIZED_PARTIES",
+            "https://app.example.com, http://localhost:5173",
+        ),
+        (
+            "SERVICE_TOKENS",
+            "orchestrator-token-0001,orchestrator-token-0002",
+        ),
+        ("CLERK_WEBHOOK_SECRET", "whsec_c2VjcmV0"),
+        ("CORS_ALLOWED_ORIGINS", "http://localhost:5173"),
+    ]))
+    .unwrap();
+    let clerk = c.auth.clerk.as_ref().unwrap();
+    assert_eq!(
+        clerk.authorized_parties,
+        ["https://app.example.com", "http://localhost:5173"]
+    );
+    assert_eq!(c.auth.service_tokens.len(), 2);
+    let printed = format!("{c:?}");
+    assert!(
+        !printed.contains("orchestrator-token") && !printed.contains("c2VjcmV0"),
+        "{printed}"
+    );
+    let err = ApiConfig::from_vars(vars(&[("AUTH_MODE", "none"), ("SERVICE_TOKENS", "short")]))
+        .unwrap_err();
+    assert!(err.to_string().contains("SERVICE_TOKENS"));
+    let err = ApiConfig::from_vars(vars(&[
+        ("AUTH_MODE", "none"),
+        ("CLERK_WEBHOOK_SECRET", "plain"),
+    ]))
+    .unwrap_err();
+    assert!(err.to_string().contains("CLERK_WEBHOOK_SECRET"));
+}
+
+#[test]
+fn defaults_work_on_a_developer_machine() {
+    let c = ApiConfig::from_vars(vars(&[("AUTH_MODE", "none")])).unwrap();
+    assert_eq!(c.listen_addr.to_string(), "0.0.0.0:3000");
+    assert_eq!(c.database.pg_config().get_dbname(), Some("userservice"));
+    assert_eq!(c.database.pool_size, 8);
+    assert_eq!(c.telemetry.log_format, LogFormat::Text);
+    assert!(c.payments.stripe_secret_key.is_none());
+    assert!(c.migrate_on_start);
+}
+
+#[test]
+fn each_bad_value_is_named_with_what_is_expected() {
+    let cases = [
+        ("DATABASE_POOL_SIZE", "many", "DATABASE_POOL_SIZE"),
+        (
+            "DATABASE_POOL_SIZE",
+            "0",
+            "DATABASE_POOL_SIZE must be at least 1",
+        ),
+        ("LISTEN_ADDR", "localhost", "LISTEN_ADDR must be host:port"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT must be 'text' or 'json'"),
+        (
+            "DATABASE_URL",
+            "mysql://x",
+            "DATABASE_URL must be a PostgreSQL URL",
+        ),
+        ("DATABASE_TIMEOUT_MS", "-1", "DATABASE_TIMEOUT_MS"),
+        (
+            "STRIPE_CONNECT_COUNTRY",
+            "Singapore",
+            "STRIPE_CONNECT_COUNTRY must be a two-letter",
+        ),
+        (
+            "STRIPE_API_BASE",
+            "ftp://stripe",
+            "STRIPE_API_BASE must be an http(s) URL",
+        ),
+        ("STRIPE_MAX_RETRIES", "99", "STRIPE_MAX_RETRIES"),
+    ];
+    for (var, value, expected) in cases {
+        let err = ApiConfig::from_vars(vars(&[(var, value)]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(expected), "{var}={value}: {err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+}
+
+#[test]
+fn worker_defaults_and_kafka_properties() {
+    let c = WorkerConfig::from_vars(vars(&[])).unwrap();
+    assert_eq!(c.kafka.bootstrap_servers, "127.0.0.1:9092");
+    assert_eq!(c.kafka.commands_topic, "user_commands");
+    assert_eq!(c.kafka.events_topic, "user_events");
+    assert_eq!(c.kafka.group_id, "user-service-group");
+    assert_eq!(c.kafka.dlq_topic, "user_commands.dlq");
+
+    let c = WorkerConfig::from_vars(vars(&[(
+        "KAFKA_PROPERTIES",
+        "security.protocol=SASL_SSL; sasl.password=s3cret\nconsumer.session.timeout.ms=6000",
+    )]))
+    .unwrap();
+    let props: Vec<_> = c
+        .kafka
+        .properties
+        .iter()
+        .map(|(k, who, v)| (k.as_str(), *who, v.expose_secret()))
+        .collect();
+    assert_eq!(
+        props,
+        [
+            ("security.protocol", KafkaClient::Both, "SASL_SSL"),
+            ("sasl.password", KafkaClient::Both, "s3cret"),
+            ("session.timeout.ms", KafkaClient::Consumer, "6000"),
+        ]
+    );
+    assert!(!format!("{c:?}").contains("s3cret"));
+    let err = WorkerConfig::from_vars(vars(&[("KAFKA_PROPERTIES", "novalue")])).unwrap_err();
+    assert!(err.to_string().contains("KAFKA_PROPERTIES"));
+    let err = WorkerConfig::from_vars(vars(&[("KAFKA_BATCH_SIZE", "0")])).unwrap_err();
+    assert!(err.to_string().contains("KAFKA_BATCH_SIZE"));
+}
+
+#[test]
+fn secrets_are_not_printed() {
+    let c = ApiConfig::from_vars(vars(&[
+        ("AUTH_MODE", "none"),
+        ("STRIPE_SECRET_KEY", "sk_test_supersecret"),
+        ("DATABASE_URL", "postgres://u:hunter2@db/x"),
+    ]))
+    .unwrap();
+    let printed = format!("{c:?}");
+    assert!(!printed.contains("supersecret"), "{printed}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+    assert_eq!(
+        c.payments.stripe_secret_key.unwrap().expose_secret(),
+        "sk_test_supersecret"
+    );
+}

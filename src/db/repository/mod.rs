@@ -1,0 +1,191 @@
+//! The repository: all access to our tables, one file per area (`profiles`,
+//! `stripe_keys`, `cards`, `listing`), every SQL statement in `statements.rs`.
+//! Each operation goes through [`Repository::execute`] / `query` / `query_opt`:
+//! a pooled connection, the statement prepared once per connection, and the
+//! whole of it under `DATABASE_TIMEOUT_MS`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::Pool;
+use futures_util::{Stream, StreamExt};
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+
+use super::shared::SharedReads;
+use super::{Conflict, DbError, TimedOut};
+use crate::config::DatabaseSettings;
+use crate::domain::{
+    CardDetails, ClerkUserId, ConnectAccountId, NewTempUser, PaymentRef, ProfileUpdate, Rating,
+    RatingKind, StoredCard, User,
+};
+use statements::*;
+
+mod cards;
+mod listing;
+mod profiles;
+mod statements;
+mod stripe_keys;
+
+/// A Stripe object we create for a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StripeObject {
+    Customer,
+    ConnectAccount,
+}
+
+/// The Stripe ids stored on a user's row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeIds {
+    pub customer: Option<String>,
+    pub connect_account: Option<String>,
+}
+
+/// What removing a user's stored card found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CardRemoval {
+    Removed,
+    NoCard,
+    NoSuchUser,
+}
+
+/// An idempotency key claimed for a creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedKey {
+    pub key: String,
+    /// The previous attempt ended indeterminately: look before creating.
+    pub after_indeterminate: bool,
+}
+
+/// A stream of user ids that owns its pooled connection until it is dropped.
+pub type UserIdStream = Pin<Box<dyn Stream<Item = Result<String, DbError>> + Send>>;
+
+/// Access to the `users` table. Cheap to clone (the pool is shared).
+#[derive(Clone)]
+pub struct Repository {
+    pool: Pool,
+    timeout: Duration,
+    /// The hot primary-key read, pipelined on shared clients (see `shared.rs`).
+    user_reads: Arc<SharedReads>,
+}
+
+impl Repository {
+    /// Each operation is bounded by the settings' timeout, from waiting for a
+    /// connection to the last row.
+    pub fn new(pool: Pool, settings: &DatabaseSettings) -> Self {
+        let pg = settings.pg_config();
+        Self {
+            pool,
+            timeout: settings.timeout,
+            user_reads: Arc::new(SharedReads::new(
+                pg,
+                SELECT_USER,
+                settings.shared_read_clients,
+            )),
+        }
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// The pool's state for the `/metrics` gauges.
+    pub fn pool_gauges(&self) -> crate::metrics::PoolGauges {
+        let status = self.pool.status();
+        crate::metrics::PoolGauges {
+            in_use: status.size.saturating_sub(status.available),
+            idle: status.available,
+            waiting: status.waiting,
+        }
+    }
+
+    async fn deadline<T>(
+        &self,
+        op: impl Future<Output = Result<T, DbError>>,
+    ) -> Result<T, DbError> {
+        tokio::time::timeout(self.timeout, op)
+            .await
+            .unwrap_or_else(|_| Err(DbError::Unavailable(TimedOut.into())))
+    }
+
+    /// Round trip to the database (readiness).
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.deadline(async {
+            let client = self.pool.get().await?;
+            client.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn find_user(&self, id: &ClerkUserId) -> Result<Option<User>, DbError> {
+        self.deadline(async {
+            let row = self.user_reads.query_opt(&[&id.as_str()]).await?;
+            Ok(row.as_ref().map(user_from_row))
+        })
+        .await
+    }
+
+    /// Runs `sql` on a pooled connection (prepared once per connection) under
+    /// the deadline; `true` when it touched a row.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<bool, DbError> {
+        self.deadline(async {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached(sql).await?;
+            Ok(client.execute(&stmt, params).await? > 0)
+        })
+        .await
+    }
+
+    /// Like [`Repository::execute`], for the rows `sql` returns.
+    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, DbError> {
+        self.deadline(async {
+            let client = self.pool.get().await?;
+            let stmt = client.prepare_cached(sql).await?;
+            Ok(client.query(&stmt, params).await?)
+        })
+        .await
+    }
+
+    /// The first row `sql` returns, if any.
+    async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, DbError> {
+        Ok(self.query(sql, params).await?.into_iter().next())
+    }
+}
+
+fn user_from_row(row: &Row) -> User {
+    User {
+        clerk_user_id: row.get(0),
+        username: row.get(1),
+        email: row.get(2),
+        first_name: row.get(3),
+        last_name: row.get(4),
+        phone_number: row.get(5),
+        customer_rating: row.get(6),
+        runner_rating: row.get(7),
+        stripe_customer_id: row.get(8),
+        stripe_connect_account_id: row.get(9),
+        created_at: row.get(10),
+        updated_at: row.get(11),
+        card: card_from_row(row, 12),
+    }
+}
+
+/// The six card columns starting at `first`; the schema guarantees all or none.
+fn card_from_row(row: &Row, first: usize) -> Option<StoredCard> {
+    let payment_method_id: Option<String> = row.get(first);
+    Some(StoredCard {
+        payment_method_id: payment_method_id?,
+        brand: row.get(first + 1),
+        last4: row.get(first + 2),
+        exp_month: row.get(first + 3),
+        exp_year: row.get(first + 4),
+        updated_at: row.get(first + 5),
+    })
+}

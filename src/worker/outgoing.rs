@@ -1,0 +1,141 @@
+//! One polled command and how far it got (parsed, answered, delivered), and
+//! putting its answer on the wire: the reply with its headers, or the original
+//! bytes to the dead-letter topic with where they came from.
+
+use rdkafka::Message;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use std::time::Duration;
+
+use super::envelope::{Envelope, Malformed};
+use super::get_payment_info::{self, GetPaymentInfo, Reply};
+use crate::config::KafkaSettings;
+use crate::metrics as names;
+
+/// How long a record may wait in the producer's queue before `send` fails.
+const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(super) enum Parsed {
+    GetPaymentInfo(GetPaymentInfo),
+    Malformed(Malformed),
+}
+
+pub(super) enum Outgoing {
+    Reply(Reply),
+    DeadLetter(Malformed),
+}
+
+/// One polled message and how far it got.
+pub(super) struct Item {
+    pub(super) msg: OwnedMessage,
+    pub(super) parsed: Parsed,
+    pub(super) outgoing: Option<Outgoing>,
+    pub(super) delivered: bool,
+}
+
+impl Item {
+    pub(super) fn new(msg: OwnedMessage) -> Self {
+        let parsed = match Envelope::parse(msg.payload()) {
+            Err(m) => Parsed::Malformed(m),
+            Ok(e) if e.kind == get_payment_info::TYPE => match GetPaymentInfo::parse(&e) {
+                Ok(c) => Parsed::GetPaymentInfo(c),
+                Err(m) => Parsed::Malformed(m),
+            },
+            Ok(e) => {
+                tracing::warn!(
+                    kind = %e.kind, correlation_id = %e.correlation_id,
+                    partition = msg.partition(), offset = msg.offset(),
+                    "unknown command type"
+                );
+                Parsed::Malformed(Malformed::UnknownType)
+            }
+        };
+        Self {
+            msg,
+            parsed,
+            outgoing: None,
+            delivered: false,
+        }
+    }
+}
+
+/// Produces the item's reply (or dead-letter copy) and waits for the broker's
+/// acknowledgement.
+pub(super) async fn send(
+    producer: &FutureProducer,
+    settings: &KafkaSettings,
+    item: &Item,
+) -> Result<(), KafkaError> {
+    let msg = &item.msg;
+    let result = match item.outgoing.as_ref().expect("answered before it is sent") {
+        Outgoing::Reply(reply) => {
+            let headers = OwnedHeaders::new()
+                .insert(header("type", reply.kind))
+                .insert(header("correlation_id", &reply.correlation_id))
+                .insert(header("source", "user-service"))
+                .insert(header("content-type", "application/json"));
+            let record = FutureRecord::to(&settings.events_topic)
+                .key(&reply.correlation_id)
+                .payload(&reply.body)
+                .headers(headers);
+            tracing::debug!(
+                correlation_id = %reply.correlation_id, kind = reply.kind,
+                partition = msg.partition(), offset = msg.offset(), "replying"
+            );
+            producer
+                .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
+                .await
+        }
+        Outgoing::DeadLetter(reason) => {
+            tracing::warn!(
+                reason = reason.reason(),
+                partition = msg.partition(),
+                offset = msg.offset(),
+                "malformed command sent to the dead-letter topic"
+            );
+            let partition = msg.partition().to_string();
+            let offset = msg.offset().to_string();
+            let mut headers = msg.headers().cloned().unwrap_or_default();
+            headers = headers
+                .insert(header("x-dlq-reason", reason.reason()))
+                .insert(header("x-dlq-source-topic", msg.topic()))
+                .insert(header("x-dlq-source-partition", &partition))
+                .insert(header("x-dlq-source-offset", &offset));
+            let mut record = FutureRecord::<[u8], [u8]>::to(&settings.dlq_topic).headers(headers);
+            record.payload = msg.payload();
+            record.key = msg.key();
+            producer
+                .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
+                .await
+        }
+    };
+    result.map(|_| ()).map_err(|(e, _)| e)
+}
+
+/// Counts each message's outcome and its latency from being produced (the
+/// record's timestamp) to its answer being acknowledged.
+pub(super) fn record_outcomes(items: &[Item]) {
+    let now = chrono::Utc::now().timestamp_millis();
+    for item in items {
+        let outcome = match &item.outgoing {
+            Some(Outgoing::Reply(r)) if r.kind == get_payment_info::RETRIEVED => "retrieved",
+            Some(Outgoing::Reply(_)) => "failed",
+            Some(Outgoing::DeadLetter(_)) => "dead_lettered",
+            None => continue,
+        };
+        metrics::counter!(names::WORKER_MESSAGES, "outcome" => outcome).increment(1);
+        if let Some(produced) = item.msg.timestamp().to_millis() {
+            metrics::histogram!(names::WORKER_LATENCY)
+                .record((now - produced).max(0) as f64 / 1000.0);
+        }
+    }
+}
+
+fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}
