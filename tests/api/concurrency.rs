@@ -1,8 +1,6 @@
 //! Two simultaneous first syncs of one new user: one row, two successful answers.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

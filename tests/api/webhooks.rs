@@ -1,13 +1,11 @@
 //! Signed webhooks: Clerk (Svix signatures) and Stripe (`Stripe-Signature`):
 //! valid, bad signature, stale timestamp, replay, and each event's effect.
 
-mod common;
-
+use crate::common::clerk::{self, CLERK_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET};
+use crate::common::stripe::fixture;
+use crate::common::{Options, TestApp, assert_error};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::clerk::{self, CLERK_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET};
-use common::stripe::fixture;
-use common::{Options, TestApp, assert_error};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;

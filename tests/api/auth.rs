@@ -1,10 +1,8 @@
 //! Authentication and authorization: every cell of the access table, every way a
 //! token can be wrong, the JWKS cache, and CORS.
 
-mod common;
-
-use common::clerk::{self, ISSUER, PARTY, SERVICE_TOKEN};
-use common::{Options, TestApp};
+use crate::common::clerk::{self, ISSUER, PARTY, SERVICE_TOKEN};
+use crate::common::{Options, TestApp};
 use reqwest::Method;
 use serde_json::{Value, json};
 use wiremock::MockServer;

@@ -2,12 +2,10 @@
 //! one line, `migrate` migrates and exits, SIGTERM drains in-flight requests and
 //! exits 0.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::TestDb;
+use crate::common::TestDb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_user-api");

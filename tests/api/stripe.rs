@@ -3,12 +3,10 @@
 //! concurrency), failures that never lose the user nor change stored data, and the
 //! payment-method routes' error classes.
 
-mod common;
-
 use std::time::Duration;
 
-use common::stripe::{SECRET, StripeDouble, error, fixture, form, idempotency_key};
-use common::{Options, TestApp, assert_error};
+use crate::common::stripe::{SECRET, StripeDouble, error, fixture, form, idempotency_key};
+use crate::common::{Options, TestApp, assert_error};
 use serde_json::{Value, json};
 use userlib::config::PaymentsSettings;
 use wiremock::matchers::{method, path};

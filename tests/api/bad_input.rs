@@ -1,9 +1,7 @@
 //! Bad input: every case gets a 4xx JSON error with `success: false` and a short
 //! message (never a 5xx, never serde or database text) and changes no data.
 
-mod common;
-
-use common::{TestApp, assert_error};
+use crate::common::{TestApp, assert_error};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -13,11 +11,13 @@ const JSON: Option<&str> = Some("application/json");
 async fn seeded() -> TestApp {
     let app = TestApp::spawn().await;
     app.sync_user("user_one", "one@example.com").await;
-    app.post_json(
-        "/user/sync-from-frontend",
-        &json!({"clerk_user_id": "user_two", "email": "two@example.com", "username": "taken"}),
-    )
-    .await;
+    let (status, body) = app
+        .post_json(
+            "/user/sync-from-frontend",
+            &json!({"clerk_user_id": "user_two", "email": "two@example.com", "username": "taken"}),
+        )
+        .await;
+    assert_eq!(status, 200, "the seed row the conflict cases need: {body}");
     app.store_card("user_one", "pm_one").await;
     app
 }

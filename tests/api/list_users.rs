@@ -1,9 +1,7 @@
 //! `GET /user/list-users`: every id, streamed in a stable order; and pages with
 //! `limit`/`after`/`nextCursor`.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::{Value, json};
 
 async fn seed(app: &TestApp, n: i32) -> Vec<String> {

@@ -1,8 +1,6 @@
 //! Migrations: idempotent, and safe when several replicas start at once.
 
-mod common;
-
-use common::TestDb;
+use crate::common::TestDb;
 use userlib::config::DatabaseSettings;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

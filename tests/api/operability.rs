@@ -2,14 +2,12 @@
 //! `/docs`, Prometheus metrics of both binaries, JSON logs with request and
 //! correlation ids, and the worker's probes.
 
-mod common;
-
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::kafka::Topics;
-use common::{TestApp, TestDb};
+use crate::common::kafka::Topics;
+use crate::common::{TestApp, TestDb};
 use reqwest::Method;
 use serde_json::Value;
 use userlib::http::ROUTES;
@@ -97,48 +95,76 @@ async fn docs_page_loads_the_document() {
     assert!(resp.text().await.unwrap().contains("openapi.json"));
 }
 
+/// The samples of a Prometheus text exposition, `series → value`; comment
+/// lines (`# TYPE`, `# HELP`) are not samples, so a check cannot pass on them.
+fn samples(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').expect("`series value`");
+            (series.to_owned(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn api_metrics_count_requests_by_route_template_and_status() {
     let app = TestApp::spawn().await;
+    let scrape = || async {
+        let text = app
+            .http
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !text.contains("user_metrics"),
+            "raw paths never become labels"
+        );
+        samples(&text)
+    };
+    // The recorder is process-wide and other tests run alongside: compare
+    // this test's own requests against a scrape taken before them.
+    let ok = r#"http_requests_total{route="/user/{id}",method="GET",status="200"}"#;
+    let missing = r#"http_requests_total{route="/user/{id}",method="GET",status="404"}"#;
+    let sync =
+        r#"http_requests_total{route="/user/sync-from-frontend",method="POST",status="200"}"#;
+    let before = scrape().await;
     app.sync_user("user_metrics", "metrics@example.com").await;
     for _ in 0..3 {
         app.get("/api/user/user_metrics").await;
     }
     app.get("/user/user_nobody_here").await;
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let has = |needle: &str| {
-        text.lines()
-            .any(|l| l.starts_with(needle) || l.contains(needle))
+    let after = scrape().await;
+    let grew = |series: &str| {
+        after.get(series).copied().unwrap_or(0.0) - before.get(series).copied().unwrap_or(0.0)
     };
+    assert!(grew(ok) >= 3.0, "{ok}: {after:?}");
+    assert!(grew(missing) >= 1.0, "{missing}");
+    assert!(grew(sync) >= 1.0, "{sync}");
+    let bucket = r#"http_request_duration_seconds_bucket{route="/user/{id}",method="GET",status="200",le="+Inf"}"#;
     assert!(
-        has(r#"http_requests_total{route="/user/{id}",method="GET",status="200"}"#),
-        "{text}"
+        after[bucket] >= after[ok],
+        "every request is in the +Inf bucket"
     );
-    assert!(has(
-        r#"http_requests_total{route="/user/{id}",method="GET",status="404"}"#
-    ));
-    assert!(has(
-        r#"http_requests_total{route="/user/sync-from-frontend",method="POST",status="200"}"#
-    ));
-    assert!(has(
-        r#"http_request_duration_seconds_bucket{route="/user/{id}",method="GET",status="200",le="0.005"}"#
-    ));
+    for gauge in [
+        r#"db_pool_connections{state="idle"}"#,
+        r#"db_pool_connections{state="in_use"}"#,
+        "db_pool_waiting",
+    ] {
+        let value = after
+            .get(gauge)
+            .unwrap_or_else(|| panic!("no {gauge} sample"));
+        assert!(*value >= 0.0 && value.fract() == 0.0, "{gauge} = {value}");
+    }
     assert!(
-        has(r#"db_pool_connections{state="idle"}"#)
-            && has(r#"db_pool_connections{state="in_use"}"#)
-    );
-    assert!(has("db_pool_waiting"));
-    assert!(
-        !text.contains("user_metrics"),
-        "raw paths never become labels"
+        after[r#"db_pool_connections{state="idle"}"#]
+            + after[r#"db_pool_connections{state="in_use"}"#]
+            >= 1.0,
+        "the requests above opened at least one pooled connection"
     );
 }
 
@@ -207,7 +233,9 @@ async fn json_logs_carry_request_id_route_status_and_latency() {
 async fn worker_serves_probes_metrics_and_logs_correlation_ids() {
     let db = TestDb::create_migrated().await;
     db.insert_paid_user("user_paid").await;
-    let topics = Topics::create(1).await;
+    let Some(topics) = Topics::create(1).await else {
+        return;
+    };
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -255,15 +283,22 @@ async fn worker_serves_probes_metrics_and_logs_correlation_ids() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let text = get("/metrics").await.unwrap().text().await.unwrap();
-    for needle in [
-        r#"worker_messages_total{outcome="retrieved"} 1"#,
-        r#"worker_messages_total{outcome="failed"} 1"#,
-        r#"worker_messages_total{outcome="dead_lettered"} 1"#,
-        "worker_batch_size_bucket",
-        "worker_processing_latency_seconds_bucket",
+    let worker = samples(&text);
+    // The worker is its own process: these counts are exactly this test's.
+    for (series, want) in [
+        (r#"worker_messages_total{outcome="retrieved"}"#, 1.0),
+        (r#"worker_messages_total{outcome="failed"}"#, 1.0),
+        (r#"worker_messages_total{outcome="dead_lettered"}"#, 1.0),
+        ("worker_processing_latency_seconds_count", 3.0),
     ] {
-        assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        assert_eq!(worker.get(series), Some(&want), "{series} in:\n{text}");
     }
+    assert!(
+        worker
+            .get("worker_batch_size_count")
+            .is_some_and(|n| *n >= 1.0),
+        "{text}"
+    );
 
     std::process::Command::new("kill")
         .args(["-TERM", &child.id().unwrap().to_string()])

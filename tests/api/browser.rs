@@ -5,16 +5,14 @@
 //! page, from an origin that is not allowed, must not be able to read anything.
 //!
 //! Chromium is Debian's (`CHROMIUM`, else `chromium` on the PATH); scripts/test
-//! installs it and sets `USERLIB_REQUIRE_CLIENTS=1`, so there a missing browser
+//! installs it and sets `USERLIB_REQUIRE_EXTERNAL=1`, so there a missing browser
 //! fails the run instead of skipping it.
-
-mod common;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::clerk::{self, SERVICE_TOKEN};
-use common::{Options, TestApp};
+use crate::common::clerk::{self, SERVICE_TOKEN};
+use crate::common::{Options, TestApp};
 use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -23,7 +21,7 @@ const ME: &str = "user_browser_me";
 const RUNNER: &str = "user_browser_runner";
 
 fn chromium() -> Option<PathBuf> {
-    common::real_client("CHROMIUM", &["chromium", "chromium-browser"])
+    crate::common::real_client("CHROMIUM", &["chromium", "chromium-browser"])
 }
 
 /// Serves `html` for every GET at `server`'s origin.

@@ -6,13 +6,11 @@
 //! with its rule, a re-run must bring exactly the changes, and the legacy
 //! database must be left byte for byte as it was.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use crate::common::{TestApp, TestDb};
 use chrono::{DateTime, NaiveDateTime, Utc};
-use common::{TestApp, TestDb};
 use serde_json::{Value, json};
 use userlib::config::DatabaseSettings;
 use userlib::db::{Repository, build_pool};
@@ -22,7 +20,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_user-api");
 const CLEAN_ROWS: i32 = 2000;
 
 /// The Flask service's schema (tests/fixtures/legacy_schema.sql).
-const LEGACY_DDL: &str = include_str!("fixtures/legacy_schema.sql");
+const LEGACY_DDL: &str = include_str!("../fixtures/legacy_schema.sql");
 
 /// Clean rows as the old API wrote them: `''` phones from the frontend, cards
 /// from Stripe (lowercase brands, numeric expiry, ISO `updated_at` with offset).

@@ -2,11 +2,9 @@
 //! running): endpoints answer 503 JSON within 2 s, readiness fails, liveness does
 //! not, nothing is written; when it comes back, the very next request succeeds.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{TestApp, assert_error};
+use crate::common::{TestApp, assert_error};
 use reqwest::Method;
 use serde_json::json;
 

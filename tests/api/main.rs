@@ -1,0 +1,20 @@
+//! The API's integration tests, one binary (Zero To Production's layout): each
+//! test gets the real app in-process on a random port against a fresh
+//! PostgreSQL database (`tests/common`), one module per area.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod auth;
+mod bad_input;
+mod browser;
+mod concurrency;
+mod database_outage;
+mod import_legacy;
+mod list_users;
+mod localstripe;
+mod migrations;
+mod operability;
+mod routes;
+mod stripe;
+mod webhooks;
