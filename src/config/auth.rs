@@ -4,7 +4,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{ConfigError, invalid, list};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::{ConfigError, invalid, list, refuse_placeholder};
 
 #[derive(Deserialize)]
 pub(super) struct RawAuth {
@@ -93,27 +96,49 @@ impl AuthSettings {
             .into_iter()
             .map(SecretString::from)
             .collect::<Vec<_>>();
-        if service_tokens.iter().any(|t| t.expose_secret().len() < 16) {
-            return Err(ConfigError::new(
-                "SERVICE_TOKENS must each be at least 16 characters",
-            ));
+        for token in &service_tokens {
+            refuse_placeholder("SERVICE_TOKENS", token)?;
+            if !looks_random(token.expose_secret()) {
+                return Err(ConfigError::new(
+                    "SERVICE_TOKENS must each be at least 32 characters of random text \
+                     (e.g. `openssl rand -hex 24`)",
+                ));
+            }
         }
         let secret = |s: Option<SecretString>| s.filter(|v| !v.expose_secret().trim().is_empty());
         let clerk_webhook_secret = secret(raw.clerk_webhook_secret);
-        if clerk_webhook_secret
-            .as_ref()
-            .is_some_and(|s| !s.expose_secret().starts_with("whsec_"))
-        {
-            return Err(ConfigError::new(
-                "CLERK_WEBHOOK_SECRET must look like whsec_…",
-            ));
+        if let Some(s) = &clerk_webhook_secret {
+            refuse_placeholder("CLERK_WEBHOOK_SECRET", s)?;
+            // Svix signs with the base64 part's bytes: a secret that does not
+            // decode would reject every delivery, silently, for ever.
+            let key = s
+                .expose_secret()
+                .strip_prefix("whsec_")
+                .map(|b| STANDARD.decode(b));
+            if !matches!(key, Some(Ok(bytes)) if bytes.len() >= 16) {
+                return Err(ConfigError::new(
+                    "CLERK_WEBHOOK_SECRET must be whsec_ followed by base64 (Clerk's signing secret)",
+                ));
+            }
+        }
+        let stripe_webhook_secret = secret(raw.stripe_webhook_secret);
+        if let Some(s) = &stripe_webhook_secret {
+            refuse_placeholder("STRIPE_WEBHOOK_SECRET", s)?;
         }
         Ok(Self {
             clerk,
             service_tokens,
             clerk_webhook_secret,
-            stripe_webhook_secret: secret(raw.stripe_webhook_secret),
+            stripe_webhook_secret,
             cors_allowed_origins: list(raw.cors_allowed_origins.as_deref()),
         })
     }
+}
+
+/// Long enough, and varied enough, to be a generated secret rather than a word
+/// or a repeated character (hex from `openssl rand -hex 16` has about 15 distinct
+/// characters in 32).
+fn looks_random(token: &str) -> bool {
+    let distinct: std::collections::HashSet<char> = token.chars().collect();
+    token.chars().count() >= 32 && distinct.len() >= 10
 }

@@ -50,6 +50,25 @@ fn socket_addr(var: &str, value: &str, example: &str) -> Result<SocketAddr, Conf
         .map_err(|_| invalid(var, &format!("host:port such as {example}"), value))
 }
 
+/// Refuses a secret that still holds an example's placeholder: a deployment
+/// copied from `secret.example.yaml` must not start with a working `CHANGE-ME`.
+fn refuse_placeholder(var: &str, secret: &SecretString) -> Result<(), ConfigError> {
+    let lower = secret.expose_secret().to_ascii_lowercase();
+    let markers = [
+        "change-me",
+        "changeme",
+        "change_me",
+        "replace-me",
+        "placeholder",
+    ];
+    if markers.iter().any(|m| lower.contains(m)) {
+        return Err(ConfigError(format!(
+            "{var} holds a placeholder such as change-me: set the real secret"
+        )));
+    }
+    Ok(())
+}
+
 /// A comma-separated list, blanks dropped.
 fn list(value: Option<&str>) -> Vec<String> {
     value

@@ -5,7 +5,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{ConfigError, invalid};
+use super::{ConfigError, invalid, refuse_placeholder};
 
 #[derive(Deserialize)]
 #[serde(default)]
@@ -63,6 +63,9 @@ impl PaymentsSettings {
         let stripe_secret_key = raw
             .stripe_secret_key
             .filter(|k| !k.expose_secret().trim().is_empty());
+        if let Some(key) = &stripe_secret_key {
+            refuse_placeholder("STRIPE_SECRET_KEY", key)?;
+        }
         if !(raw.stripe_api_base.starts_with("https://")
             || raw.stripe_api_base.starts_with("http://"))
         {

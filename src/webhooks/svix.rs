@@ -30,7 +30,8 @@ pub fn verify(
         .trim()
         .parse()
         .map_err(|_| WebhookError::MissingHeaders)?;
-    if (now - ts).abs() > TOLERANCE_SECS {
+    // abs_diff: a timestamp of i64::MIN must be "stale", not an overflow.
+    if now.abs_diff(ts) > TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::StaleTimestamp);
     }
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| WebhookError::BadSignature)?;
@@ -108,5 +109,12 @@ mod tests {
             verify(SECRET, ID, "soon", &header, BODY, now),
             Err(WebhookError::MissingHeaders)
         );
+        for extreme in ["-9223372036854775808", "9223372036854775807"] {
+            assert_eq!(
+                verify(SECRET, ID, extreme, &header, BODY, now),
+                Err(WebhookError::StaleTimestamp),
+                "{extreme}"
+            );
+        }
     }
 }

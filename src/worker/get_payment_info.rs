@@ -20,6 +20,9 @@ pub struct GetPaymentInfo {
     /// `None` when the id cannot be a user id: it is answered "User not found"
     /// (the orchestrator is waiting for an answer) without asking the database.
     pub user_id: Option<ClerkUserId>,
+    /// The id as the command sent it (at most 255 characters), echoed in the
+    /// reply so a consumer can check the answer is about the user it asked for.
+    pub requested: String,
 }
 
 impl GetPaymentInfo {
@@ -30,6 +33,7 @@ impl GetPaymentInfo {
             .ok_or(Malformed::MissingUserId)?;
         Ok(Self {
             correlation_id: envelope.correlation_id.clone(),
+            requested: raw.chars().take(255).collect(),
             user_id: ClerkUserId::parse(raw).ok(),
         })
     }
@@ -61,7 +65,7 @@ pub async fn apply(
                 Some(_) => infos.next().expect("one answer per id"),
                 None => PaymentInfo::Failed(PaymentInfoFailure::UserNotFound),
             };
-            render(&command.correlation_id, &info, &timestamp)
+            render(command, &info, &timestamp)
         })
         .collect())
 }
@@ -76,11 +80,19 @@ struct ReplyBody<'a> {
     source: &'static str,
 }
 
+/// `user_id` is an extra key the orchestrators ignore (they read
+/// `payment_info` or `error`).
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Payload<'a> {
-    Retrieved { payment_info: PaymentInfoWire<'a> },
-    Failed { error: &'static str },
+    Retrieved {
+        payment_info: PaymentInfoWire<'a>,
+        user_id: &'a str,
+    },
+    Failed {
+        error: &'static str,
+        user_id: &'a str,
+    },
 }
 
 #[derive(Serialize)]
@@ -99,7 +111,9 @@ pub fn failure_text(f: PaymentInfoFailure) -> &'static str {
     }
 }
 
-fn render(correlation_id: &str, info: &PaymentInfo, timestamp: &str) -> Reply {
+fn render(command: &GetPaymentInfo, info: &PaymentInfo, timestamp: &str) -> Reply {
+    let correlation_id = &command.correlation_id;
+    let user_id = &command.requested;
     let (kind, payload) = match info {
         PaymentInfo::Retrieved {
             stripe_customer_id,
@@ -111,12 +125,14 @@ fn render(correlation_id: &str, info: &PaymentInfo, timestamp: &str) -> Reply {
                     stripe_customer_id,
                     payment_method_id,
                 },
+                user_id,
             },
         ),
         PaymentInfo::Failed(f) => (
             FAILED,
             Payload::Failed {
                 error: failure_text(*f),
+                user_id,
             },
         ),
     };
@@ -144,16 +160,22 @@ mod tests {
             stripe_customer_id: "cus_1".into(),
             payment_method_id: "pm_1".into(),
         };
-        let r = render("c1", &ok, "2026-01-01T00:00:00.000000Z");
+        let command = |c: &str, u: &str| GetPaymentInfo {
+            correlation_id: c.into(),
+            user_id: ClerkUserId::parse(u).ok(),
+            requested: u.into(),
+        };
+        let r = render(&command("c1", "user_1"), &ok, "2026-01-01T00:00:00.000000Z");
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"type": "user.payment_info_retrieved", "correlation_id": "c1",
                 "timestamp": "2026-01-01T00:00:00.000000Z", "source": "user-service",
-                "payload": {"payment_info": {"stripeCustomerId": "cus_1", "paymentMethodId": "pm_1"}}})
+                "payload": {"payment_info": {"stripeCustomerId": "cus_1", "paymentMethodId": "pm_1"},
+                            "user_id": "user_1"}})
         );
         let r = render(
-            "c2",
+            &command("c2", "user_2"),
             &PaymentInfo::Failed(PaymentInfoFailure::NoStripeCustomer),
             "t",
         );
@@ -161,7 +183,7 @@ mod tests {
         assert_eq!(v["type"], "user.payment_info_failed");
         assert_eq!(
             v["payload"],
-            serde_json::json!({"error": "Stripe customer ID not configured for user"})
+            serde_json::json!({"error": "Stripe customer ID not configured for user", "user_id": "user_2"})
         );
     }
 
@@ -177,6 +199,14 @@ mod tests {
             br#"{"type":"get_payment_info","correlation_id":"c","payload":{"user_id":"a b"}}"#,
         ))
         .unwrap();
-        assert!(GetPaymentInfo::parse(&e).unwrap().user_id.is_none());
+        let parsed = GetPaymentInfo::parse(&e).unwrap();
+        assert!(parsed.user_id.is_none());
+        assert_eq!(parsed.requested, "a b", "echoed as sent");
+        let long = format!(
+            r#"{{"type":"get_payment_info","correlation_id":"c","user_id":"{}"}}"#,
+            "x".repeat(5000)
+        );
+        let e = Envelope::parse(Some(long.as_bytes())).unwrap();
+        assert_eq!(GetPaymentInfo::parse(&e).unwrap().requested.len(), 255);
     }
 }

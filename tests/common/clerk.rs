@@ -15,7 +15,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 pub const ISSUER: &str = "https://clerk.userlib.test";
 pub const PARTY: &str = "https://app.userlib.test";
-pub const SERVICE_TOKEN: &str = "orchestrator-service-token-0001";
+pub const SERVICE_TOKEN: &str = "svc_orchestrator_7f3a9c2e41d86b05";
 pub const CLERK_WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_stripe_test_secret";
 
@@ -100,7 +100,7 @@ pub fn env(jwks: &MockServer) -> Vec<(String, String)> {
         ("CLERK_AUTHORIZED_PARTIES", PARTY.into()),
         (
             "SERVICE_TOKENS",
-            format!("another-service-token-0002,{SERVICE_TOKEN}"),
+            format!("svc_another_0d9e8c7b6a5f4e3d2c1b,{SERVICE_TOKEN}"),
         ),
         ("CLERK_WEBHOOK_SECRET", CLERK_WEBHOOK_SECRET.into()),
         ("STRIPE_WEBHOOK_SECRET", STRIPE_WEBHOOK_SECRET.into()),

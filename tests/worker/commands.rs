@@ -61,21 +61,34 @@ async fn replies_for_every_outcome_in_both_envelope_forms() {
     assert_eq!(paid["source"], "user-service");
     assert_eq!(
         paid["payload"],
-        json!({"payment_info": {"stripeCustomerId": "cus_paid", "paymentMethodId": "pm_paid"}})
+        json!({"payment_info": {"stripeCustomerId": "cus_paid", "paymentMethodId": "pm_paid"},
+               "user_id": "user_paid"})
     );
     let ts = paid["timestamp"].as_str().unwrap();
     let parsed = chrono::DateTime::parse_from_rfc3339(ts).expect("RFC 3339");
     assert_eq!(parsed.offset().local_minus_utc(), 0, "UTC");
     assert!(ts.ends_with('Z'));
 
-    for (key, error) in [
-        ("c-nocus", "Stripe customer ID not configured for user"),
-        ("c-nocard", "Default payment method not set for user"),
-        ("c-ghost", "User not found"),
-        ("c-badid", "User not found"),
+    for (key, error, user) in [
+        (
+            "c-nocus",
+            "Stripe customer ID not configured for user",
+            "user_nocus",
+        ),
+        (
+            "c-nocard",
+            "Default payment method not set for user",
+            "user_nocard",
+        ),
+        ("c-ghost", "User not found", "user_ghost"),
+        ("c-badid", "User not found", "not a user id"),
     ] {
         assert_eq!(by_key[key]["type"], "user.payment_info_failed", "{key}");
-        assert_eq!(by_key[key]["payload"], json!({"error": error}), "{key}");
+        assert_eq!(
+            by_key[key]["payload"],
+            json!({"error": error, "user_id": user}),
+            "{key}: the reply echoes the user it is about"
+        );
         assert_eq!(by_key[key]["correlation_id"], key);
     }
 
@@ -304,17 +317,19 @@ async fn the_orchestrators_kafka_client_gets_an_answer_for_every_command() {
             .get(correlation_id)
             .unwrap_or_else(|| panic!("no reply for {correlation_id} ({user})"));
         for reply in replies {
+            // What the orchestrator reads, plus the echoed user id it ignores.
             let want = match *user {
                 "user_payer" => json!({
                     "type": "user.payment_info_retrieved",
                     "payload": {"payment_info": {
-                        "stripeCustomerId": payer_customer, "paymentMethodId": "pm_card_visa"}}}),
+                        "stripeCustomerId": payer_customer, "paymentMethodId": "pm_card_visa"},
+                        "user_id": user}}),
                 "user_cardless" => json!({
                     "type": "user.payment_info_failed",
-                    "payload": {"error": "Default payment method not set for user"}}),
+                    "payload": {"error": "Default payment method not set for user", "user_id": user}}),
                 _ => json!({
                     "type": "user.payment_info_failed",
-                    "payload": {"error": "User not found"}}),
+                    "payload": {"error": "User not found", "user_id": user}}),
             };
             assert_eq!(*reply, want, "{correlation_id} ({user})");
         }
