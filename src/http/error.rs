@@ -108,6 +108,10 @@ fn service_status(e: &ServiceError) -> (StatusCode, Cow<'_, str>) {
         E::PaymentsNotConfigured => (S::SERVICE_UNAVAILABLE, "Payments are not configured".into()),
         E::CardDeclined { message } => (S::BAD_REQUEST, message.as_str().into()),
         E::PaymentMethodNotFound => (S::BAD_REQUEST, "Payment method not found".into()),
+        E::PaymentMethodNotOwned => (
+            S::BAD_REQUEST,
+            "Payment method does not belong to this user".into(),
+        ),
         E::PaymentProviderBusy => (
             S::SERVICE_UNAVAILABLE,
             "Payment provider is busy, please try again".into(),

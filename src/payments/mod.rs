@@ -40,6 +40,14 @@ pub enum PaymentsError {
     Invalid(String),
 }
 
+/// A PaymentMethod as the provider describes it.
+#[derive(Debug, Clone)]
+pub struct RetrievedPaymentMethod {
+    pub card: CardDetails,
+    /// The customer it is attached to (`cus_…`), if any.
+    pub customer: Option<String>,
+}
+
 /// A customer or Connect account to create for one of our users.
 #[derive(Debug, Clone, Copy)]
 pub struct NewAccountHolder<'a> {
@@ -76,11 +84,11 @@ pub trait PaymentsGateway: Send + Sync + 'static {
         idempotency_key: &str,
     ) -> Result<String, PaymentsError>;
 
-    /// The card details of a PaymentMethod.
+    /// The card details of a PaymentMethod, and whose it is.
     async fn retrieve_payment_method(
         &self,
         id: &PaymentMethodId,
-    ) -> Result<CardDetails, PaymentsError>;
+    ) -> Result<RetrievedPaymentMethod, PaymentsError>;
 
     /// Attaches a PaymentMethod to a customer.
     async fn attach_payment_method(
@@ -130,7 +138,7 @@ impl PaymentsGateway for NotConfigured {
     async fn retrieve_payment_method(
         &self,
         _: &PaymentMethodId,
-    ) -> Result<CardDetails, PaymentsError> {
+    ) -> Result<RetrievedPaymentMethod, PaymentsError> {
         Err(PaymentsError::NotConfigured)
     }
     async fn attach_payment_method(

@@ -25,7 +25,7 @@ use stripe_core::customer::{
 };
 use stripe_payment::payment_method::{AttachPaymentMethod, RetrievePaymentMethod};
 
-use super::{NewAccountHolder, PaymentsError, PaymentsGateway};
+use super::{NewAccountHolder, PaymentsError, PaymentsGateway, RetrievedPaymentMethod};
 use crate::config::{ExposeSecret, PaymentsSettings, SecretString};
 use crate::domain::{CardDetails, ClerkUserId, PaymentMethodId};
 
@@ -287,7 +287,7 @@ impl PaymentsGateway for StripeGateway {
     async fn retrieve_payment_method(
         &self,
         id: &PaymentMethodId,
-    ) -> Result<CardDetails, PaymentsError> {
+    ) -> Result<RetrievedPaymentMethod, PaymentsError> {
         let request = RetrievePaymentMethod::new(id.as_str());
         let pm = self
             .run("retrieve_payment_method", None, |s| {
@@ -301,14 +301,18 @@ impl PaymentsGateway for StripeGateway {
         let card = pm.card.ok_or_else(|| {
             PaymentsError::CardDeclined("Only card payment methods are supported".into())
         })?;
-        CardDetails::new(
+        let card = CardDetails::new(
             id.clone(),
             &card.brand,
             &card.last4,
             card.exp_month,
             card.exp_year,
         )
-        .map_err(|e| PaymentsError::Invalid(format!("card details: {e}")))
+        .map_err(|e| PaymentsError::Invalid(format!("card details: {e}")))?;
+        Ok(RetrievedPaymentMethod {
+            card,
+            customer: pm.customer.as_ref().map(|c| c.id().to_string()),
+        })
     }
 
     async fn attach_payment_method(

@@ -13,17 +13,30 @@ impl UserService {
     }
 
     /// `PUT /user/{id}/payment`: store the card of an existing PaymentMethod.
-    /// Nothing is stored unless the provider answered with a valid card.
+    /// Nothing is stored unless the provider answered with a valid card that is
+    /// the user's: attached to their customer, or unattached (then it is
+    /// attached first, as `add_payment_method` does). A PaymentMethod of
+    /// another customer would hand the orchestrators someone else's card.
     pub async fn update_payment_method(
         &self,
         id: &ClerkUserId,
         pm: &PaymentMethodId,
     ) -> Result<StoredCard> {
         self.require_payments()?;
-        self.get_user(id).await?;
-        let card = self.payments.retrieve_payment_method(pm).await?;
+        let user = self.get_user(id).await?;
+        let retrieved = self.payments.retrieve_payment_method(pm).await?;
+        match (&retrieved.customer, &user.stripe_customer_id) {
+            (Some(owner), Some(ours)) if owner == ours => {}
+            (None, _) => {
+                let customer_id = self.ensure_customer(id, &user).await?;
+                self.payments
+                    .attach_payment_method(pm, &customer_id)
+                    .await?;
+            }
+            (Some(_), _) => return Err(ServiceError::PaymentMethodNotOwned),
+        }
         self.repo
-            .store_card(id, &card)
+            .store_card(id, &retrieved.card)
             .await?
             .ok_or(ServiceError::NotFound)
     }
@@ -44,9 +57,9 @@ impl UserService {
         self.payments
             .set_default_payment_method(&customer_id, pm)
             .await?;
-        let card = self.payments.retrieve_payment_method(pm).await?;
+        let retrieved = self.payments.retrieve_payment_method(pm).await?;
         self.repo
-            .store_card(id, &card)
+            .store_card(id, &retrieved.card)
             .await?
             .ok_or(ServiceError::NotFound)
     }

@@ -29,6 +29,9 @@ pub enum ServiceError {
     CardDeclined { message: String },
     #[error("payment method not found")]
     PaymentMethodNotFound,
+    /// The PaymentMethod is attached to another customer than the user's.
+    #[error("payment method belongs to another customer")]
+    PaymentMethodNotOwned,
     /// The provider asked us to slow down.
     #[error("payment provider busy")]
     PaymentProviderBusy,

@@ -461,3 +461,72 @@ async fn payment_routes_validate_ids_before_calling_stripe() {
         "no Stripe call"
     );
 }
+
+/// `PUT …/payment` with a PaymentMethod of another Stripe customer would hand the
+/// orchestrators the user's customer with someone else's card: refused, nothing
+/// stored, nothing attached. The user's own is stored as it is; an unattached
+/// one is attached to the user's customer first.
+#[tokio::test]
+async fn put_payment_refuses_another_customers_payment_method() {
+    let double = StripeDouble::start().await;
+    double.mount_payment_method("pm_card_visa").await; // unattached
+    for (pm, owner) in [
+        ("pm_foreign", "cus_someone_else"),
+        ("pm_mine", "cus_existing"),
+    ] {
+        let mut body = fixture("payment_method");
+        body["id"] = json!(pm);
+        body["customer"] = json!(owner);
+        Mock::given(method("GET"))
+            .and(path(format!("/v1/payment_methods/{pm}")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .mount(&double.server)
+            .await;
+    }
+    let app = app_with(&double).await;
+    let before = user_with_customer_and_card(&app).await;
+
+    let got = app
+        .put_json(
+            "/api/user/user_ada/payment",
+            &json!({"paymentMethodId": "pm_foreign"}),
+        )
+        .await;
+    assert_error(&got, 400);
+    assert_eq!(
+        got.1["message"],
+        "Payment method does not belong to this user"
+    );
+    assert_eq!(app.snapshot().await, before, "nothing stored");
+
+    let (status, body) = app
+        .put_json(
+            "/api/user/user_ada/payment",
+            &json!({"paymentMethodId": "pm_mine"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        app.row("user_ada").await.unwrap()["card_payment_method_id"],
+        "pm_mine"
+    );
+
+    let (status, body) = app
+        .put_json(
+            "/api/user/user_ada/payment",
+            &json!({"paymentMethodId": "pm_card_visa"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let attach = double
+        .requests("POST", "/v1/payment_methods/pm_card_visa/attach")
+        .await;
+    assert_eq!(attach.len(), 1, "the unattached one was attached first");
+    assert_eq!(form(&attach[0])["customer"], "cus_existing");
+    for pm in ["pm_foreign", "pm_mine"] {
+        let attached = double
+            .requests("POST", &format!("/v1/payment_methods/{pm}/attach"))
+            .await;
+        assert!(attached.is_empty(), "{pm} was not attached anywhere");
+    }
+}
