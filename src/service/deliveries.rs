@@ -2,7 +2,10 @@
 //! retries: the delivery is recorded only after its effect succeeded, so a
 //! failed one is applied again on redelivery.
 
-use super::{Result, UserService};
+use chrono::{DateTime, Utc};
+
+use super::{Provisioning, Result, UserService};
+use crate::domain::{ClerkUserId, ProfileUpdate};
 
 /// Who signed a webhook delivery (its id is unique per sender).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,8 +25,10 @@ impl WebhookSource {
 }
 
 impl UserService {
-    /// Runs `apply` unless this delivery was applied before; `Ok(false)` when
-    /// it was a repeat.
+    /// Runs `apply` unless this delivery was applied before. `Ok(false)` when
+    /// it was a repeat, or when `apply` found the event out of date (it
+    /// returns whether it changed anything); either way the delivery is then
+    /// recorded, so a retry of it is not applied later.
     pub async fn apply_once<F, Fut>(
         &self,
         source: WebhookSource,
@@ -32,7 +37,7 @@ impl UserService {
     ) -> Result<bool>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<()>>,
+        Fut: std::future::Future<Output = Result<bool>>,
     {
         if self
             .repo
@@ -41,22 +46,51 @@ impl UserService {
         {
             return Ok(false);
         }
-        apply().await?;
+        let applied = apply().await?;
         self.repo
             .record_delivery(source.as_str(), delivery_id)
             .await?;
+        Ok(applied)
+    }
+
+    /// A Clerk `user.created`/`user.updated` emitted at `at`: applied (Stripe
+    /// provisioning included, as a sync) unless the user was deleted at or
+    /// after `at`, or a later Clerk event was already applied. `false` when
+    /// ignored as out of date.
+    pub async fn clerk_user_changed(
+        &self,
+        profile: &ProfileUpdate,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let id = &profile.clerk_user_id;
+        let state = self.repo.clerk_event_state(id).await?;
+        if state.deleted_at.is_some_and(|deleted| deleted >= at)
+            || state.last_event_at.is_some_and(|last| last > at)
+        {
+            tracing::info!(user_id = %id, %at, ?state, "Clerk event older than the user's state: ignored");
+            return Ok(false);
+        }
+        self.sync_user(profile, Provisioning::Provision).await?;
+        self.repo.stamp_clerk_event(id, at).await?;
+        Ok(true)
+    }
+
+    /// A Clerk `user.deleted` emitted at `at`: removes the user and leaves a
+    /// tombstone, so a late update cannot bring them back.
+    pub async fn clerk_user_deleted(&self, id: &ClerkUserId, at: DateTime<Utc>) -> Result<bool> {
+        self.repo.delete_user_at(id, at).await?;
         Ok(true)
     }
 
     /// A Stripe `payment_method.detached`: the card is no longer usable.
-    pub async fn payment_method_detached(&self, payment_method_id: &str) -> Result<()> {
+    pub async fn payment_method_detached(&self, payment_method_id: &str) -> Result<bool> {
         self.repo.forget_payment_method(payment_method_id).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// A Stripe `customer.deleted`: forget the customer and its card.
-    pub async fn customer_deleted(&self, customer_id: &str) -> Result<()> {
+    pub async fn customer_deleted(&self, customer_id: &str) -> Result<bool> {
         self.repo.forget_customer(customer_id).await?;
-        Ok(())
+        Ok(true)
     }
 }

@@ -115,12 +115,6 @@ impl UserService {
         }
         Ok(Synced { user, created })
     }
-
-    /// A Clerk `user.deleted`: removes the user. Deleting an absent user is fine.
-    pub async fn delete_user(&self, id: &ClerkUserId) -> Result<()> {
-        self.repo.delete_user(id).await?;
-        Ok(())
-    }
 }
 
 /// `updated` is what a write by user id returned: `false` means no such user.

@@ -1,5 +1,6 @@
 //! Clerk's user events, turned into the same profile the frontend's sync sends.
 
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::{ClerkUserId, Email, PersonName, PhoneNumber, ProfileUpdate, Username};
@@ -20,6 +21,15 @@ struct Envelope {
     #[serde(rename = "type")]
     kind: String,
     data: serde_json::Value,
+    /// When Clerk emitted the event, in milliseconds since the epoch.
+    timestamp: Option<i64>,
+}
+
+/// An event and when Clerk emitted it (`None` when the payload does not say).
+#[derive(Debug)]
+pub struct Parsed {
+    pub event: ClerkEvent,
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Deserialize)]
@@ -49,8 +59,18 @@ struct Phone {
 }
 
 /// `Err` when the payload is not a Clerk event at all (400).
-pub fn parse(body: &[u8]) -> Result<ClerkEvent, serde_json::Error> {
+pub fn parse(body: &[u8]) -> Result<Parsed, serde_json::Error> {
     let envelope: Envelope = serde_json::from_slice(body)?;
+    let occurred_at = envelope
+        .timestamp
+        .and_then(DateTime::<Utc>::from_timestamp_millis);
+    Ok(Parsed {
+        event: event(envelope)?,
+        occurred_at,
+    })
+}
+
+fn event(envelope: Envelope) -> Result<ClerkEvent, serde_json::Error> {
     match envelope.kind.as_str() {
         "user.created" | "user.updated" => {
             let user: UserData = serde_json::from_value(envelope.data)?;
@@ -114,8 +134,13 @@ mod tests {
             "email_addresses":[{"id":"e1","email_address":"old@x.co"},{"id":"e2","email_address":"new@x.co"}],
             "primary_email_address_id":"e2",
             "phone_numbers":[{"id":"p1","phone_number":"+6590000001"}],"primary_phone_number_id":"p1",
-            "first_name":"Ann","last_name":null,"username":"ann"}}"#;
-        let ClerkEvent::Upsert(p) = parse(body).unwrap() else {
+            "first_name":"Ann","last_name":null,"username":"ann"},"timestamp":1654012591835}"#;
+        let parsed = parse(body).unwrap();
+        assert_eq!(
+            parsed.occurred_at.unwrap().to_rfc3339(),
+            "2022-05-31T15:56:31.835+00:00"
+        );
+        let ClerkEvent::Upsert(p) = parsed.event else {
             panic!()
         };
         assert_eq!(p.email.as_str(), "new@x.co");
@@ -127,15 +152,20 @@ mod tests {
     #[test]
     fn deletions_other_types_and_users_without_email() {
         assert!(
-            matches!(parse(br#"{"type":"user.deleted","data":{"id":"user_1","deleted":true}}"#).unwrap(),
+            matches!(parse(br#"{"type":"user.deleted","data":{"id":"user_1","deleted":true}}"#).unwrap().event,
             ClerkEvent::Delete(id) if id.as_str() == "user_1")
         );
         assert!(matches!(
-            parse(br#"{"type":"session.created","data":{}}"#).unwrap(),
+            parse(br#"{"type":"session.created","data":{}}"#)
+                .unwrap()
+                .event,
             ClerkEvent::Ignore(_)
         ));
         let no_email = br#"{"type":"user.created","data":{"id":"user_2","email_addresses":[],"primary_email_address_id":null}}"#;
-        assert!(matches!(parse(no_email).unwrap(), ClerkEvent::Ignore(_)));
+        assert!(matches!(
+            parse(no_email).unwrap().event,
+            ClerkEvent::Ignore(_)
+        ));
         assert!(parse(b"nope").is_err());
     }
 }

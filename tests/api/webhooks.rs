@@ -276,3 +276,47 @@ async fn webhooks_without_their_secret_are_not_served() {
     let got = stripe_post(&app, "{}", None, STRIPE_WEBHOOK_SECRET).await;
     assert_error(&got, 503);
 }
+
+/// Svix retries each delivery on its own schedule, so Clerk's events arrive in
+/// any order. They are ordered by when Clerk emitted them (`timestamp`): an
+/// older update does not overwrite a newer one, and nothing older than a
+/// deletion brings the user back.
+#[tokio::test]
+async fn clerk_events_out_of_order_neither_roll_back_nor_resurrect() {
+    let app = app().await;
+    let now = clerk::now();
+    let event = |kind: &str, first: &str, secs_ago: i64| {
+        let mut v: Value =
+            serde_json::from_str(&user_event(kind, "hook@example.com", first)).unwrap();
+        v["timestamp"] = json!((now - secs_ago) * 1000);
+        v.to_string()
+    };
+    let post = |svix_id: &'static str, body: String| {
+        let app = &app;
+        async move {
+            let (status, body) = clerk_post(app, svix_id, now, &body, None).await;
+            assert_eq!(status, 200, "{body}");
+            body["applied"].as_bool().unwrap()
+        }
+    };
+
+    assert!(post("msg_a", event("user.created", "First", 30)).await);
+    assert!(post("msg_b", event("user.updated", "Newer", 10)).await);
+    assert!(
+        !post("msg_c", event("user.updated", "Older", 20)).await,
+        "an update older than the last applied one is acknowledged, not applied"
+    );
+    assert_eq!(app.row("user_hook").await.unwrap()["first_name"], "Newer");
+
+    let mut deleted = json!({"type": "user.deleted", "data": {"id": "user_hook", "deleted": true}});
+    deleted["timestamp"] = json!((now - 5) * 1000);
+    assert!(post("msg_d", deleted.to_string()).await);
+    assert!(app.row("user_hook").await.is_none());
+    // Late deliveries of events from before the deletion.
+    assert!(!post("msg_e", event("user.updated", "Ghost", 8)).await);
+    assert!(!post("msg_f", event("user.created", "First", 30)).await);
+    assert!(
+        app.row("user_hook").await.is_none(),
+        "a deleted user is not recreated (nor provisioned in Stripe again)"
+    );
+}

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use futures_util::{Stream, StreamExt};
 use tokio_postgres::Row;
@@ -41,6 +42,13 @@ pub enum StripeObject {
 pub struct StripeIds {
     pub customer: Option<String>,
     pub connect_account: Option<String>,
+}
+
+/// What orders Clerk's events for one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClerkEventState {
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub last_event_at: Option<DateTime<Utc>>,
 }
 
 /// What removing a user's stored card found.

@@ -82,8 +82,34 @@ impl Repository {
             .await
     }
 
-    /// Deletes the user; `false` when there was none.
-    pub async fn delete_user(&self, id: &ClerkUserId) -> Result<bool, DbError> {
-        self.execute(DELETE_USER, &[&id.as_str()]).await
+    /// When this user was deleted (their tombstone) and when the last Clerk
+    /// event applied to them happened, either `None`.
+    pub async fn clerk_event_state(&self, id: &ClerkUserId) -> Result<ClerkEventState, DbError> {
+        let row = self
+            .query_opt(CLERK_EVENT_STATE, &[&id.as_str()])
+            .await?
+            .expect("a SELECT without FROM yields one row");
+        Ok(ClerkEventState {
+            deleted_at: row.get(0),
+            last_event_at: row.get(1),
+        })
+    }
+
+    /// Records that a Clerk event of `at` was applied (never moves back).
+    pub async fn stamp_clerk_event(
+        &self,
+        id: &ClerkUserId,
+        at: DateTime<Utc>,
+    ) -> Result<(), DbError> {
+        self.execute(STAMP_CLERK_EVENT, &[&id.as_str(), &at])
+            .await
+            .map(drop)
+    }
+
+    /// Deletes the user and leaves a tombstone dated `at`.
+    pub async fn delete_user_at(&self, id: &ClerkUserId, at: DateTime<Utc>) -> Result<(), DbError> {
+        self.execute(DELETE_WITH_TOMBSTONE, &[&id.as_str(), &at])
+            .await
+            .map(drop)
     }
 }

@@ -95,7 +95,6 @@ pub(super) const CLEAR_CARD: &str = concat!(
        FROM target t WHERE u.clerk_user_id = t.clerk_user_id AND t.had_card RETURNING 1) \
      SELECT had_card FROM target"
 );
-pub(super) const DELETE_USER: &str = "DELETE FROM users WHERE clerk_user_id = $1";
 pub(super) const FORGET_PAYMENT_METHOD: &str = concat!(
     "UPDATE users SET ",
     no_card!(),
@@ -116,3 +115,15 @@ pub(super) const USER_IDS_PAGE: &str =
     "SELECT clerk_user_id FROM users WHERE clerk_user_id > $1 ORDER BY clerk_user_id LIMIT $2";
 pub(super) const PAYMENT_REFS: &str = "SELECT clerk_user_id, stripe_customer_id, card_payment_method_id \
      FROM users WHERE clerk_user_id = ANY($1)";
+
+// Clerk event order (sql/V4).
+pub(super) const CLERK_EVENT_STATE: &str = "SELECT \
+       (SELECT deleted_at FROM deleted_users WHERE clerk_user_id = $1), \
+       (SELECT clerk_event_at FROM users WHERE clerk_user_id = $1)";
+pub(super) const STAMP_CLERK_EVENT: &str = "UPDATE users SET clerk_event_at = $2 \
+     WHERE clerk_user_id = $1 AND (clerk_event_at IS NULL OR clerk_event_at < $2)";
+pub(super) const DELETE_WITH_TOMBSTONE: &str = "WITH gone AS ( \
+       DELETE FROM users WHERE clerk_user_id = $1) \
+     INSERT INTO deleted_users (clerk_user_id, deleted_at) VALUES ($1, $2) \
+     ON CONFLICT (clerk_user_id) DO UPDATE \
+       SET deleted_at = GREATEST(deleted_users.deleted_at, EXCLUDED.deleted_at)";

@@ -12,7 +12,7 @@ use warp::reply::Reply;
 use super::{Result, Service};
 use crate::http::error::ApiError;
 use crate::http::render;
-use crate::service::{Provisioning, WebhookSource};
+use crate::service::WebhookSource;
 use crate::webhooks::clerk_events::{self, ClerkEvent};
 use crate::webhooks::stripe_events::{self, StripeAction};
 use crate::webhooks::{WebhookError, svix};
@@ -71,10 +71,19 @@ pub async fn clerk_webhook(
         chrono::Utc::now().timestamp(),
     )
     .map_err(ApiError::Webhook)?;
-    let event =
+    let parsed =
         clerk_events::parse(&body).map_err(|_| ApiError::Webhook(WebhookError::BadPayload))?;
+    // Events are ordered by when Clerk emitted them; Svix's timestamp (when
+    // this attempt was sent) stands in only when the payload does not say.
+    let at = parsed.occurred_at.unwrap_or_else(|| {
+        header(&headers, "svix-timestamp")
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .unwrap_or_else(chrono::Utc::now)
+    });
     let source = WebhookSource::Clerk;
-    let applied = match event {
+    let applied = match parsed.event {
         ClerkEvent::Ignore(reason) => {
             tracing::info!(
                 delivery = id,
@@ -83,17 +92,13 @@ pub async fn clerk_webhook(
             );
             false
         }
+        // Same rules as the frontend's sync, Stripe provisioning included.
         ClerkEvent::Upsert(profile) => {
-            svc.apply_once(source, id, || async {
-                // Same rules as the frontend's sync, Stripe provisioning included.
-                svc.sync_user(&profile, Provisioning::Provision)
-                    .await
-                    .map(drop)
-            })
-            .await?
+            svc.apply_once(source, id, || svc.clerk_user_changed(&profile, at))
+                .await?
         }
         ClerkEvent::Delete(user) => {
-            svc.apply_once(source, id, || svc.delete_user(&user))
+            svc.apply_once(source, id, || svc.clerk_user_deleted(&user, at))
                 .await?
         }
     };
