@@ -16,8 +16,14 @@ const DEFAULT_FILTER: &str = "info,warp::filters::trace=off,warp::server=warn";
 /// Installs the global subscriber. Keep the guard alive until exit: dropping it
 /// flushes the log lines still queued.
 pub fn init(settings: &TelemetrySettings) -> WorkerGuard {
-    let filter =
+    let mut filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    // At debug, tokio-postgres logs every statement's parameters: emails, phone
+    // numbers, Stripe ids. Personal data stays out of the logs at any level
+    // unless RUST_LOG names tokio_postgres itself (a deliberate local choice).
+    if !std::env::var("RUST_LOG").is_ok_and(|v| v.contains("tokio_postgres")) {
+        filter = filter.add_directive("tokio_postgres=info".parse().expect("a valid directive"));
+    }
     let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -144,3 +144,107 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
         .unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// Every `RUST_LOG` a manifest under deploy/ ships (the base ConfigMap, each
+/// overlay), as `KEY=value` literals or `KEY: value` entries.
+fn shipped_log_filters() -> Vec<String> {
+    let mut found = Vec::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                for line in std::fs::read_to_string(&path).unwrap().lines() {
+                    let line = line.trim().trim_start_matches("- ");
+                    if let Some(v) = line
+                        .strip_prefix("RUST_LOG=")
+                        .or_else(|| line.strip_prefix("RUST_LOG:"))
+                    {
+                        found.push(v.trim().trim_matches('"').to_owned());
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+/// The dev overlay shipped `RUST_LOG=debug`, at which tokio-postgres logs every
+/// SQL parameter: emails, phone numbers, Stripe ids. Run the binary at each
+/// level a manifest ships, sync a user, and read everything it logged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipped_log_levels_keep_personal_data_out_of_the_logs() {
+    let filters = shipped_log_filters();
+    assert!(filters.len() >= 2, "base and dev set RUST_LOG: {filters:?}");
+    let email = "pii.probe@example.com";
+    let phone = "+6598765432";
+    for filter in filters {
+        let db = TestDb::create().await;
+        let port = free_port();
+        let log = std::env::temp_dir().join(format!("userlib-pii-{port}.log"));
+        let mut child = tokio::process::Command::new(BIN)
+            .env("DATABASE_URL", db.url())
+            .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+            .env("AUTH_MODE", "none")
+            .env("RUST_LOG", &filter)
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !http
+            .get(format!("{base}/ready"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            assert!(Instant::now() < deadline, "user-api did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let sync = serde_json::json!({"clerk_user_id": "user_pii", "email": email,
+            "first_name": "Probe", "last_name": "Person", "phone_number": phone, "username": "probe"});
+        let resp = http
+            .post(format!("{base}/api/user/sync-from-frontend"))
+            .json(&sync)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let resp = http
+            .get(format!("{base}/api/user/user_pii"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        Command::new("kill")
+            .args(["-TERM", &child.id().unwrap().to_string()])
+            .status()
+            .unwrap();
+        assert_eq!(child.wait().await.unwrap().code(), Some(0));
+        let logged = std::fs::read_to_string(&log).unwrap();
+        let _ = std::fs::remove_file(&log);
+        assert!(
+            logged.contains("request"),
+            "RUST_LOG={filter}: the run did log"
+        );
+        for secret in [email, phone] {
+            assert!(
+                !logged.contains(secret),
+                "RUST_LOG={filter} logs personal data ({secret}):\n{}",
+                logged
+                    .lines()
+                    .filter(|l| l.contains(secret))
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+    }
+}
