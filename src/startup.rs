@@ -40,6 +40,7 @@ pub struct Api {
     webhooks: WebhookSecrets,
     cors_origins: Vec<String>,
     shutdown_timeout: Duration,
+    limits: crate::http::server::Limits,
 }
 
 impl Api {
@@ -79,6 +80,7 @@ impl Api {
             },
             cors_origins: config.auth.cors_allowed_origins.clone(),
             shutdown_timeout: config.shutdown_timeout,
+            limits: config.http_limits,
         })
     }
 
@@ -92,33 +94,19 @@ impl Api {
     /// requests finish for at most the configured drain time. Returns `false` if
     /// the drain was cut short.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> bool {
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("shutting down: no new connections, draining in-flight requests");
-            let _ = started_tx.send(());
-        };
         let app = crate::http::app(
             self.service,
             self.authenticator,
             self.webhooks,
             &self.cors_origins,
         );
-        let server = warp::serve(app)
-            .incoming(self.listener)
-            .graceful(signal)
-            .run();
-        let mut server = std::pin::pin!(server);
-        tokio::select! {
-            () = &mut server => return true,
-            _ = started_rx => {}
-        }
-        match tokio::time::timeout(self.shutdown_timeout, server).await {
-            Ok(()) => true,
-            Err(_) => {
-                tracing::warn!(timeout = ?self.shutdown_timeout, "drain timed out; closing remaining connections");
-                false
-            }
-        }
+        crate::http::server::serve(
+            self.listener,
+            app,
+            self.limits,
+            shutdown,
+            self.shutdown_timeout,
+        )
+        .await
     }
 }

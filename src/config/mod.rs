@@ -102,6 +102,9 @@ struct RawApi {
     listen_addr: String,
     shutdown_timeout_secs: u64,
     migrate_on_start: bool,
+    http_header_read_timeout_ms: u64,
+    http_request_timeout_ms: u64,
+    http_max_connections: usize,
 }
 
 impl Default for RawApi {
@@ -110,6 +113,13 @@ impl Default for RawApi {
             listen_addr: "0.0.0.0:3000".into(),
             shutdown_timeout_secs: 20,
             migrate_on_start: true,
+            // Generous for a real client on a slow network, short enough that
+            // slow-header and idle connections cannot pile up.
+            http_header_read_timeout_ms: 10_000,
+            http_request_timeout_ms: 30_000,
+            // Well below a container's usual descriptor limit, with room for the
+            // pool, the shared clients and the logs.
+            http_max_connections: 1000,
         }
     }
 }
@@ -122,6 +132,8 @@ pub struct ApiConfig {
     pub shutdown_timeout: Duration,
     /// Apply migrations before serving (off when a migration Job does it).
     pub migrate_on_start: bool,
+    /// Slow and idle clients, and the connection cap.
+    pub http_limits: crate::http::server::Limits,
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
     pub payments: PaymentsSettings,
@@ -136,12 +148,33 @@ impl FromEnv for ApiConfig {
             listen_addr,
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
             migrate_on_start: raw.migrate_on_start,
+            http_limits: http_limits(&raw)?,
             database: DatabaseSettings::check(read(vars)?)?,
             telemetry: TelemetrySettings::check(read(vars)?)?,
             payments: PaymentsSettings::check(read(vars)?)?,
             auth: AuthSettings::check(read(vars)?)?,
         })
     }
+}
+
+fn http_limits(raw: &RawApi) -> Result<crate::http::server::Limits, ConfigError> {
+    for (var, value) in [
+        (
+            "HTTP_HEADER_READ_TIMEOUT_MS",
+            raw.http_header_read_timeout_ms,
+        ),
+        ("HTTP_REQUEST_TIMEOUT_MS", raw.http_request_timeout_ms),
+        ("HTTP_MAX_CONNECTIONS", raw.http_max_connections as u64),
+    ] {
+        if value == 0 {
+            return Err(invalid(var, "at least 1", "0"));
+        }
+    }
+    Ok(crate::http::server::Limits {
+        header_read_timeout: Duration::from_millis(raw.http_header_read_timeout_ms),
+        request_timeout: Duration::from_millis(raw.http_request_timeout_ms),
+        max_connections: raw.http_max_connections,
+    })
 }
 
 // ---------------------------------------------------------------- user-api migrate, import-legacy

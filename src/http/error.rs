@@ -40,6 +40,8 @@ pub enum ApiError {
     Forbidden,
     Webhook(WebhookError),
     WebhookNotConfigured,
+    /// The request was not answered within `HTTP_REQUEST_TIMEOUT_MS`.
+    RequestTimeout,
     Service(ServiceError),
 }
 
@@ -84,6 +86,10 @@ impl ApiError {
             Webhook(WebhookError::BadPayload) => (S::BAD_REQUEST, "Invalid webhook payload".into()),
             Webhook(_) => (S::BAD_REQUEST, "Invalid webhook signature".into()),
             WebhookNotConfigured => (S::SERVICE_UNAVAILABLE, "Webhook is not configured".into()),
+            RequestTimeout => (
+                S::SERVICE_UNAVAILABLE,
+                "Request took too long, please try again".into(),
+            ),
             Service(e) => service_status(e),
         }
     }

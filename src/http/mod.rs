@@ -14,6 +14,7 @@ mod requests;
 mod responses;
 mod route_table;
 mod routes;
+pub mod server;
 
 use std::sync::Arc;
 

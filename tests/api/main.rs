@@ -11,6 +11,7 @@ mod browser;
 mod concurrency;
 mod database_outage;
 mod import_legacy;
+mod limits;
 mod list_users;
 mod localstripe;
 mod migrations;

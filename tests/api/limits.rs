@@ -1,0 +1,140 @@
+//! Slow, idle and too many clients: headers that never finish and idle
+//! keep-alive connections are closed after `HTTP_HEADER_READ_TIMEOUT_MS` while
+//! normal requests keep flowing; over `HTTP_MAX_CONNECTIONS` a connection is
+//! refused at once with a 503, and service recovers as soon as slots free up.
+
+use std::time::{Duration, Instant};
+
+use crate::common::{Options, TestApp};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn app(limits: &[(&str, &str)]) -> TestApp {
+    let mut env = vec![("AUTH_MODE".to_string(), "none".to_string())];
+    env.extend(limits.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    TestApp::spawn_with(Options {
+        env,
+        ..Default::default()
+    })
+    .await
+}
+
+/// Reads until the server closes the connection; the time it took.
+async fn closed_within(conn: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 1024];
+    loop {
+        match tokio::time::timeout(limit.saturating_sub(started.elapsed()), conn.read(&mut buf))
+            .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => continue,
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_idle_connections_are_closed_while_normal_requests_flow() {
+    let app = app(&[
+        ("HTTP_HEADER_READ_TIMEOUT_MS", "500"),
+        ("HTTP_MAX_CONNECTIONS", "500"),
+    ])
+    .await;
+
+    // 100 clients that send a request line, then a header line every 100 ms.
+    let mut slow = Vec::new();
+    for _ in 0..100 {
+        let mut conn = TcpStream::connect(app.addr).await.unwrap();
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(conn);
+    }
+    let dribble = {
+        let mut conns = std::mem::take(&mut slow);
+        tokio::spawn(async move {
+            for i in 0..30 {
+                for c in conns.iter_mut() {
+                    let _ = c.write_all(format!("X-Slow-{i}: 1\r\n").as_bytes()).await;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            conns
+        })
+    };
+    // A keep-alive connection that answers one request, then idles.
+    let mut idle = TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    idle.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+
+    // Normal requests flow meanwhile.
+    for _ in 0..20 {
+        let (status, _) = app.get("/health").await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = closed_within(&mut idle, Duration::from_secs(5)).await;
+    assert!(took.is_some(), "an idle keep-alive connection is closed");
+    let mut slow = dribble.await.unwrap();
+    for conn in slow.iter_mut() {
+        let took = closed_within(conn, Duration::from_secs(2)).await;
+        assert!(
+            took.is_some(),
+            "a connection whose headers never finish is closed after the timeout"
+        );
+    }
+    let (status, _) = app.get("/health").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_the_connection_cap_clients_are_refused_fast_and_service_recovers() {
+    let app = app(&[
+        ("HTTP_HEADER_READ_TIMEOUT_MS", "60000"),
+        ("HTTP_MAX_CONNECTIONS", "10"),
+    ])
+    .await;
+    // Ten connections that say nothing hold every slot.
+    let mut holders = Vec::new();
+    for _ in 0..10 {
+        holders.push(TcpStream::connect(app.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let fresh = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap()
+    };
+    let started = Instant::now();
+    let resp = fresh().get(app.url("/health")).send().await.unwrap();
+    assert_eq!(resp.status(), 503, "refused, not queued");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["success"], false);
+
+    drop(holders);
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let resp = fresh().get(app.url("/health")).send().await.unwrap();
+        if resp.status() == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "slots were not freed: {}",
+            resp.status()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
