@@ -8,9 +8,10 @@
 //!   longest an idle keep-alive connection waits for its next request;
 //! * each request must be answered within `request_timeout` (503 otherwise);
 //! * at most `max_connections` are served at once: over the cap a connection
-//!   gets an immediate 503 and is closed, rather than waiting in a queue;
-//! and on shutdown the listener closes, idle connections are closed, and
-//! in-flight requests get `drain` to finish.
+//!   gets an immediate 503 and is closed, rather than waiting in a queue.
+//!
+//! On shutdown the listener closes, idle connections are closed, and in-flight
+//! requests get `drain` to finish.
 
 use std::future::Future;
 use std::pin::Pin;
