@@ -17,15 +17,24 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::{AuthSettings, ClerkKeys, ClerkSettings, ExposeSecret};
-use crate::domain::ClerkUserId;
+use crate::domain::{ClerkUserId, Email};
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {
     /// A signed-in user (the token's `sub`).
-    User(ClerkUserId),
+    User(SignedIn),
     /// A backend service (service token), or anyone when `AUTH_MODE=none`.
     Service,
+}
+
+/// A signed-in user, as their Clerk session token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedIn {
+    pub id: ClerkUserId,
+    /// The email Clerk verified, from the claim `CLERK_EMAIL_CLAIM` names, when
+    /// the session token carries it.
+    pub email: Option<Email>,
 }
 
 /// What a route needs.
@@ -41,7 +50,7 @@ impl Caller {
     pub fn may(&self, access: Access<'_>) -> bool {
         match (self, access) {
             (Caller::Service, _) => true,
-            (Caller::User(me), Access::SelfOrService(id)) => me == id,
+            (Caller::User(me), Access::SelfOrService(id)) => me.id == *id,
             (Caller::User(_), Access::ServiceOnly) => false,
         }
     }
@@ -66,6 +75,9 @@ pub enum AuthSetupError {
 struct Claims {
     sub: String,
     azp: Option<String>,
+    /// Every other claim; the email one is looked up by its configured name.
+    #[serde(flatten)]
+    other: std::collections::HashMap<String, serde_json::Value>,
 }
 
 /// Verifies credentials. Cheap to share (`Arc` inside).
@@ -84,6 +96,7 @@ struct Clerk {
     keys: Keys,
     validation: Validation,
     authorized_parties: Vec<String>,
+    email_claim: String,
 }
 
 enum Keys {
@@ -168,10 +181,11 @@ impl Clerk {
             keys,
             validation,
             authorized_parties: settings.authorized_parties.clone(),
+            email_claim: settings.email_claim.clone(),
         })
     }
 
-    async fn verify(&self, token: &str) -> Result<ClerkUserId, &'static str> {
+    async fn verify(&self, token: &str) -> Result<SignedIn, &'static str> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed")?;
         if header.alg != Algorithm::RS256 {
             return Err("algorithm is not RS256");
@@ -194,7 +208,14 @@ impl Clerk {
         {
             return Err("azp not authorized");
         }
-        ClerkUserId::parse(data.claims.sub).map_err(|_| "sub is not a user id")
+        let id = ClerkUserId::parse(data.claims.sub).map_err(|_| "sub is not a user id")?;
+        let email = data
+            .claims
+            .other
+            .get(&self.email_claim)
+            .and_then(|v| v.as_str())
+            .and_then(|e| Email::parse(e).ok());
+        Ok(SignedIn { id, email })
     }
 }
 
@@ -206,7 +227,10 @@ mod tests {
     fn access_table() {
         let me = ClerkUserId::parse("user_me").unwrap();
         let other = ClerkUserId::parse("user_other").unwrap();
-        let user = Caller::User(me.clone());
+        let user = Caller::User(SignedIn {
+            id: me.clone(),
+            email: None,
+        });
         assert!(user.may(Access::SelfOrService(&me)));
         assert!(!user.may(Access::SelfOrService(&other)));
         assert!(!user.may(Access::ServiceOnly));

@@ -16,6 +16,7 @@ pub(super) struct RawAuth {
     clerk_jwt_key: Option<String>,
     clerk_issuer: Option<String>,
     clerk_authorized_parties: Option<String>,
+    clerk_email_claim: Option<String>,
     service_tokens: Option<SecretString>,
     clerk_webhook_secret: Option<SecretString>,
     stripe_webhook_secret: Option<SecretString>,
@@ -38,6 +39,8 @@ pub struct ClerkSettings {
     pub issuer: String,
     /// When not empty, a token's `azp` must be one of these origins.
     pub authorized_parties: Vec<String>,
+    /// The session-token claim holding the user's verified email.
+    pub email_claim: String,
 }
 
 /// Who may call the API, and the secrets of the signed webhooks.
@@ -88,6 +91,10 @@ impl AuthSettings {
                     keys,
                     issuer,
                     authorized_parties: list(raw.clerk_authorized_parties.as_deref()),
+                    email_claim: raw
+                        .clerk_email_claim
+                        .filter(|c| !c.trim().is_empty())
+                        .unwrap_or_else(|| "email".into()),
                 })
             }
             other => return Err(invalid("AUTH_MODE", "'clerk' or 'none'", other)),

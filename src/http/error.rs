@@ -38,6 +38,8 @@ pub enum ApiError {
     InvalidQuery(Cow<'static, str>),
     Unauthorized(AuthError),
     Forbidden,
+    /// A signed-in user's sync with no email Clerk vouches for.
+    EmailNotVerified,
     Webhook(WebhookError),
     WebhookNotConfigured,
     /// The request was not answered within `HTTP_REQUEST_TIMEOUT_MS`.
@@ -83,6 +85,10 @@ impl ApiError {
             Unauthorized(AuthError::Missing) => (S::UNAUTHORIZED, "Authentication required".into()),
             Unauthorized(AuthError::Invalid) => (S::UNAUTHORIZED, "Invalid token".into()),
             Forbidden => (S::FORBIDDEN, "Forbidden".into()),
+            EmailNotVerified => (
+                S::FORBIDDEN,
+                "Your email could not be verified with Clerk; please sign in again".into(),
+            ),
             Webhook(WebhookError::BadPayload) => (S::BAD_REQUEST, "Invalid webhook payload".into()),
             Webhook(_) => (S::BAD_REQUEST, "Invalid webhook signature".into()),
             WebhookNotConfigured => (S::SERVICE_UNAVAILABLE, "Webhook is not configured".into()),

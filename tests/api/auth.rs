@@ -631,3 +631,81 @@ async fn cors_preflights_are_answered_for_the_frontend_origin_only() {
         .unwrap();
     assert_eq!(simple.headers()["access-control-allow-origin"], PARTY);
 }
+
+/// Anyone signed in could claim the address of someone who has not signed up
+/// yet through the sync body (their own sync and Clerk's webhook then failed
+/// with 409). A signed-in user's email now comes from Clerk: the session
+/// token's email claim, else what Clerk's webhook stored.
+#[tokio::test]
+async fn a_signed_in_user_gets_the_email_clerk_verified_not_the_body_s() {
+    let (app, _jwks) = app().await;
+    let sync = |id: &str, email: &str| json!({"clerk_user_id": id, "email": email, "first_name": "Sam", "phone_number": "+6590000000"});
+    let path = "/api/user/sync-from-frontend";
+
+    // No claim and no row from Clerk yet: refused, and nothing is squatted.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        path,
+        Who::Me,
+        Some(sync(ME, "victim@example.com")),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        body["message"],
+        "Your email could not be verified with Clerk; please sign in again"
+    );
+    assert!(app.row(ME).await.is_none());
+
+    // With the claim, its email is stored whatever the body says.
+    let mut claims = clerk::claims(ME);
+    claims["email"] = json!("me@clerk.example");
+    let with_claim = clerk::sign(&claims, "k1", &clerk::keys().0);
+    let resp = app
+        .http
+        .post(app.url(path))
+        .bearer_auth(&with_claim)
+        .json(&sync(ME, "victim@example.com"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["user"]["email"], "me@clerk.example");
+    assert_eq!(
+        body["user"]["phoneNumber"], "+6590000000",
+        "a user sets their phone"
+    );
+
+    // Without the claim, the stored (Clerk-verified) email stays.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        path,
+        Who::Me,
+        Some(sync(ME, "other@evil.example")),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["user"]["email"], "me@clerk.example");
+    assert_eq!(app.row(ME).await.unwrap()["email"], "me@clerk.example");
+
+    // The address was never taken: its owner can still sign up.
+    let (status, body) = call(
+        &app,
+        Method::POST,
+        path,
+        Who::Service,
+        Some(sync("user_victim", "victim@example.com")),
+    )
+    .await;
+    assert_eq!(
+        status, 200,
+        "services keep sending the email themselves: {body}"
+    );
+    assert_eq!(
+        app.row("user_victim").await.unwrap()["email"],
+        "victim@example.com"
+    );
+}

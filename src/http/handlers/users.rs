@@ -6,11 +6,13 @@ use warp::http::StatusCode;
 use warp::reply::{Reply, Response};
 
 use super::{Result, Service, allow};
-use crate::auth::{Access, Caller};
-use crate::domain::ClerkUserId;
+use crate::auth::{Access, Caller, SignedIn};
+use crate::domain::{ClerkUserId, Email};
+use crate::http::error::ApiError;
 use crate::http::render;
 use crate::http::requests::{self, SyncRequest, TempUserRequest, UserQuery};
 use crate::http::responses::{CardDetail, PublicUserWire, TempUserWire, UserWire};
+use crate::service::ServiceError;
 
 /// The user themself and services get the whole user; any other signed-in user
 /// gets the public view (the names the order pages show of the other party).
@@ -48,8 +50,11 @@ pub async fn sync_from_frontend(caller: Caller, body: Bytes, svc: Service) -> Re
         created: bool,
         user: UserWire<'a>,
     }
-    let (profile, provisioning) = requests::parse::<SyncRequest>(&body)?.into_domain()?;
+    let (mut profile, provisioning) = requests::parse::<SyncRequest>(&body)?.into_domain()?;
     allow(&caller, Access::SelfOrService(&profile.clerk_user_id))?;
+    if let Caller::User(me) = &caller {
+        profile.email = verified_email(me, &svc).await?;
+    }
     let synced = svc.sync_user(&profile, provisioning).await?;
     Ok(render::ok(&Answer {
         success: true,
@@ -61,6 +66,21 @@ pub async fn sync_from_frontend(caller: Caller, body: Bytes, svc: Service) -> Re
         created: synced.created,
         user: UserWire::new(&synced.user, CardDetail::Included),
     }))
+}
+
+/// A signed-in user's email comes from Clerk, never from the request body
+/// (anyone could otherwise claim the address of someone who has not signed up
+/// yet): the session token's email claim, else what Clerk's signed webhook
+/// stored. Services are trusted with the body's.
+async fn verified_email(me: &SignedIn, svc: &Service) -> Result<Email> {
+    if let Some(email) = &me.email {
+        return Ok(email.clone());
+    }
+    match svc.get_user(&me.id).await {
+        Ok(user) => Ok(Email::parse(&user.email)?),
+        Err(ServiceError::NotFound) => Err(ApiError::EmailNotVerified),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn create_temp_user(caller: Caller, body: Bytes, svc: Service) -> Result<impl Reply> {
