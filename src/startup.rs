@@ -41,6 +41,8 @@ pub struct Api {
     cors_origins: Vec<String>,
     shutdown_timeout: Duration,
     limits: crate::http::server::Limits,
+    /// The internal listener for `/metrics` and probes (`METRICS_ADDR`).
+    internal: Option<TcpListener>,
 }
 
 impl Api {
@@ -70,6 +72,14 @@ impl Api {
                 addr: config.listen_addr,
                 source,
             })?;
+        let internal = match config.metrics_addr {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartupError::Bind { addr, source })?,
+            ),
+            None => None,
+        };
         Ok(Self {
             listener,
             service: Arc::new(UserService::new(repo, payments)),
@@ -81,7 +91,15 @@ impl Api {
             cors_origins: config.auth.cors_allowed_origins.clone(),
             shutdown_timeout: config.shutdown_timeout,
             limits: config.http_limits,
+            internal,
         })
+    }
+
+    /// Where `/metrics` and the probes are served apart, if they are.
+    pub fn internal_addr(&self) -> Option<SocketAddr> {
+        self.internal
+            .as_ref()
+            .map(|l| l.local_addr().expect("a bound listener has an address"))
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -94,19 +112,42 @@ impl Api {
     /// requests finish for at most the configured drain time. Returns `false` if
     /// the drain was cut short.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> bool {
+        let metrics_on = if self.internal.is_some() {
+            crate::http::MetricsOn::InternalListener
+        } else {
+            crate::http::MetricsOn::ApiPort
+        };
+        let stop = tokio_util::sync::CancellationToken::new();
+        let internal = self.internal.map(|listener| {
+            let app = crate::http::internal_app(self.service.clone());
+            let stop = stop.clone();
+            tokio::spawn(crate::http::server::serve(
+                listener,
+                app,
+                self.limits,
+                stop.cancelled_owned(),
+                self.shutdown_timeout,
+            ))
+        });
         let app = crate::http::app(
             self.service,
             self.authenticator,
             self.webhooks,
             &self.cors_origins,
+            metrics_on,
         );
-        crate::http::server::serve(
+        let drained = crate::http::server::serve(
             self.listener,
             app,
             self.limits,
             shutdown,
             self.shutdown_timeout,
         )
-        .await
+        .await;
+        stop.cancel();
+        if let Some(internal) = internal {
+            let _ = internal.await;
+        }
+        drained
     }
 }

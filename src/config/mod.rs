@@ -105,6 +105,7 @@ struct RawApi {
     http_header_read_timeout_ms: u64,
     http_request_timeout_ms: u64,
     http_max_connections: usize,
+    metrics_addr: Option<String>,
 }
 
 impl Default for RawApi {
@@ -120,6 +121,7 @@ impl Default for RawApi {
             // Well below a container's usual descriptor limit, with room for the
             // pool, the shared clients and the logs.
             http_max_connections: 1000,
+            metrics_addr: None,
         }
     }
 }
@@ -134,6 +136,9 @@ pub struct ApiConfig {
     pub migrate_on_start: bool,
     /// Slow and idle clients, and the connection cap.
     pub http_limits: crate::http::server::Limits,
+    /// Where `/metrics` and the probes are served apart from the API
+    /// (`METRICS_ADDR`); `None` serves `/metrics` on the API port.
+    pub metrics_addr: Option<SocketAddr>,
     pub database: DatabaseSettings,
     pub telemetry: TelemetrySettings,
     pub payments: PaymentsSettings,
@@ -149,6 +154,12 @@ impl FromEnv for ApiConfig {
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
             migrate_on_start: raw.migrate_on_start,
             http_limits: http_limits(&raw)?,
+            metrics_addr: raw
+                .metrics_addr
+                .as_deref()
+                .filter(|a| !a.trim().is_empty())
+                .map(|a| socket_addr("METRICS_ADDR", a, "0.0.0.0:9091"))
+                .transpose()?,
             database: DatabaseSettings::check(read(vars)?)?,
             telemetry: TelemetrySettings::check(read(vars)?)?,
             payments: PaymentsSettings::check(read(vars)?)?,

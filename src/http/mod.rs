@@ -28,6 +28,40 @@ use crate::service::UserService;
 pub use handlers::webhook_events::WebhookSecrets;
 pub use route_table::{ROUTES, template_matches};
 
+/// Where `/metrics` is served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsOn {
+    /// On the API's own port (the default).
+    ApiPort,
+    /// Only on the internal listener (`METRICS_ADDR`); the API port answers 404.
+    InternalListener,
+}
+
+/// What the internal listener (`METRICS_ADDR`) serves: `/metrics` and the
+/// probes, for Prometheus and the kubelet, never exposed with the API.
+pub fn internal_app(service: Arc<UserService>) -> BoxedFilter<(Response,)> {
+    let with_service = warp::any().map(move || service.clone());
+    let metrics = warp::path!("metrics")
+        .and(warp::get())
+        .and(with_service.clone())
+        .then(handlers::ops::metrics);
+    let health = warp::path!("health")
+        .and(warp::get())
+        .then(handlers::ops::health);
+    let ready = warp::path!("ready")
+        .and(warp::get())
+        .and(with_service)
+        .then(handlers::ops::ready);
+    metrics
+        .or(health)
+        .unify()
+        .or(ready)
+        .unify()
+        .recover(error::recover)
+        .unify()
+        .boxed()
+}
+
 /// The complete filter `user-api` serves: routes, CORS, errors as JSON, a
 /// tracing span per request carrying its request id, and one access log line per
 /// request.
@@ -36,11 +70,13 @@ pub fn app(
     authenticator: Authenticator,
     webhooks: WebhookSecrets,
     cors_origins: &[String],
+    metrics: MetricsOn,
 ) -> BoxedFilter<(Response,)> {
     let state = routes::State {
         service,
         authenticator,
         webhooks: Arc::new(webhooks),
+        metrics,
     };
     routes::api(state, cors_origins)
         .with(warp::log::custom(access_log))

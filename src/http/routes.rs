@@ -43,6 +43,7 @@ pub struct State {
     pub service: Service,
     pub authenticator: Authenticator,
     pub webhooks: Arc<WebhookSecrets>,
+    pub metrics: super::MetricsOn,
 }
 
 /// `/user/{id}` followed by `tail` path segments.
@@ -89,8 +90,18 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
         .map(reply);
 
     let health = warp::path!("health").and(warp::get()).then(ops::health);
+    let metrics_here = state.metrics == super::MetricsOn::ApiPort;
     let metrics = warp::path!("metrics")
         .and(warp::get())
+        // With METRICS_ADDR set, /metrics lives on the internal listener only.
+        .and(warp::any().and_then(move || async move {
+            if metrics_here {
+                Ok(())
+            } else {
+                Err(warp::reject::not_found())
+            }
+        }))
+        .untuple_one()
         .and(service())
         .then(ops::metrics);
     let openapi = warp::path!("openapi.json")

@@ -92,7 +92,25 @@ async fn docs_page_loads_the_document() {
             .unwrap()
             .starts_with("text/html")
     );
-    assert!(resp.text().await.unwrap().contains("openapi.json"));
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "connect-src 'self'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("openapi.json"));
+    assert!(page.contains("integrity=\"sha384-"), "pinned with SRI");
+    assert!(
+        !page.contains("swagger-ui-dist@5/"),
+        "no floating major version"
+    );
 }
 
 /// The samples of a Prometheus text exposition, `series → value`; comment
@@ -315,4 +333,50 @@ async fn worker_serves_probes_metrics_and_logs_correlation_ids() {
         reply["partition"].is_number() && reply["offset"].is_number(),
         "{reply}"
     );
+}
+
+/// With `METRICS_ADDR`, `/metrics` (and the probes) move to an internal
+/// listener, and the API port, which faces the Internet, no longer serves it.
+#[tokio::test]
+async fn metrics_can_live_on_an_internal_listener_only() {
+    let app = TestApp::spawn_with(crate::common::Options {
+        env: vec![
+            ("AUTH_MODE".into(), "none".into()),
+            ("METRICS_ADDR".into(), "127.0.0.1:0".into()),
+        ],
+        ..Default::default()
+    })
+    .await;
+    let internal = app.internal_addr.expect("an internal listener");
+    app.get("/health").await;
+    let (status, _) = app.get("/metrics").await;
+    assert_eq!(status, 404, "not on the API port");
+    let (status, _) = app.get("/api/metrics").await;
+    assert_eq!(status, 404);
+    let text = app
+        .http
+        .get(format!("http://{internal}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted = samples(&text);
+    assert!(
+        counted
+            .keys()
+            .any(|k| k.starts_with("http_requests_total{route=\"/health\"")),
+        "the internal listener serves the API's metrics:\n{text}"
+    );
+    for probe in ["/health", "/ready"] {
+        let status = app
+            .http
+            .get(format!("http://{internal}{probe}"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200, "{probe}");
+    }
 }

@@ -146,6 +146,8 @@ async fn admin_client() -> tokio_postgres::Client {
 /// The app under test.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The internal listener (`METRICS_ADDR`), when the test configured one.
+    pub internal_addr: Option<SocketAddr>,
     pub http: reqwest::Client,
     pub db: TestDb,
     pub proxy: Option<Proxy>,
@@ -209,12 +211,14 @@ impl TestApp {
             .await
             .expect("build app");
         let addr = api.local_addr();
+        let internal_addr = api.internal_addr();
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(api.run_until(async {
             let _ = rx.await;
         }));
         Self {
             addr,
+            internal_addr,
             http: reqwest::Client::builder().build().unwrap(),
             db,
             proxy,

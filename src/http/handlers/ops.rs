@@ -58,7 +58,54 @@ pub async fn openapi() -> Response {
     render::with_type(include_str!("../openapi.json"), "application/json")
 }
 
+/// The docs page: Swagger UI from a pinned, integrity-checked CDN release.
+pub const DOCS_HTML: &str = include_str!("../docs.html");
+
+/// Only what the docs page needs: Swagger UI's two files from the CDN (their
+/// Subresource Integrity hashes are in the page), its one inline script by
+/// hash, and `openapi.json` from here. No framing, no other origin.
+pub const DOCS_CSP: &str = concat!(
+    "default-src 'none'; ",
+    "script-src https://unpkg.com 'sha256-menp7HhiqbAMN36qcDW7LhVTWGOGmsHJAKOJApG4Ltw=''; ",
+    "style-src https://unpkg.com; img-src 'self' data:; connect-src 'self'; ",
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+);
+
 /// Interactive API docs (Swagger UI, loaded by the browser) over `openapi.json`.
 pub async fn docs() -> Response {
-    render::with_type(include_str!("../docs.html"), "text/html; charset=utf-8")
+    let mut response = render::with_type(DOCS_HTML, "text/html; charset=utf-8");
+    response.headers_mut().insert(
+        warp::http::header::CONTENT_SECURITY_POLICY,
+        warp::http::HeaderValue::from_static(DOCS_CSP),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    /// Editing the page's inline script without updating the CSP would break
+    /// the page in every browser: the hash must match.
+    #[test]
+    fn the_csp_allows_exactly_the_inline_script_and_pinned_files() {
+        let start = DOCS_HTML.find("<script>").unwrap() + "<script>".len();
+        let end = start + DOCS_HTML[start..].find("</script>").unwrap();
+        let hash = base64::engine::general_purpose::STANDARD
+            .encode(Sha256::digest(&DOCS_HTML.as_bytes()[start..end]));
+        assert!(DOCS_CSP.contains(&format!("'sha256-{hash}'")), "{hash}");
+        assert!(!DOCS_CSP.contains("unsafe-inline") && !DOCS_CSP.contains("unsafe-eval"));
+        for tag in ["<script src=", "<link rel=\"stylesheet\""] {
+            let at = DOCS_HTML.find(tag).unwrap();
+            let element = &DOCS_HTML[at..at + DOCS_HTML[at..].find('>').unwrap()];
+            assert!(
+                element.contains("swagger-ui-dist@5.35.0/"),
+                "pinned: {element}"
+            );
+            assert!(element.contains("integrity=\"sha384-"), "SRI: {element}");
+        }
+    }
 }
