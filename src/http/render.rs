@@ -68,6 +68,11 @@ pub fn reply_with_description<R: Reply>(result: Result<R, ApiError>) -> Response
 /// Bytes per body chunk when streaming ids.
 const STREAM_CHUNK: usize = 16 * 1024;
 
+/// How long a reader may leave a chunk untaken before the stream is cut: the
+/// query holds a pooled connection while it streams, and a client that stops
+/// reading must not keep it for ever.
+pub const STREAM_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Streams `{"success":true,"userIds":[…]}` as rows arrive. A task reads the rows
 /// and hands chunks to the response through a small channel, so a slow client
 /// applies back-pressure to the query instead of growing a buffer. If the database
@@ -101,8 +106,20 @@ pub fn user_id_stream(
             buf.put_u8(b'"');
             buf.put_slice(id.as_bytes());
             buf.put_u8(b'"');
-            if buf.len() >= STREAM_CHUNK && tx.send(Ok(buf.split().freeze())).await.is_err() {
-                return; // the client went away
+            if buf.len() >= STREAM_CHUNK {
+                match tokio::time::timeout(STREAM_STALL_TIMEOUT, tx.send(Ok(buf.split().freeze())))
+                    .await
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(_)) => return, // the client went away
+                    Err(_) => {
+                        tracing::warn!(
+                            timeout = ?STREAM_STALL_TIMEOUT,
+                            "list-users reader stalled; cutting the stream to free its connection"
+                        );
+                        return;
+                    }
+                }
             }
         }
         buf.put_slice(b"]}");

@@ -16,6 +16,7 @@ mod payment_info;
 mod provisioning;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 pub use deliveries::WebhookSource;
 pub use error::ServiceError;
@@ -52,16 +53,63 @@ pub struct Synced {
 pub struct UserService {
     repo: Repository,
     payments: Arc<dyn PaymentsGateway>,
+    /// The last readiness probe.
+    ready: tokio::sync::Mutex<Option<ReadyProbe>>,
 }
+
+/// A readiness probe's result, shared by the probes that follow it.
+struct ReadyProbe {
+    at: Instant,
+    /// `Repository::reachability_seen` right after it ran.
+    seen: (u64, u64),
+    outcome: std::result::Result<(), String>,
+}
+
+/// How long one readiness probe answers for everyone: short enough that
+/// `/ready` stays truthful, long enough that a flood costs one query a second.
+pub const READY_TTL: Duration = Duration::from_secs(1);
 
 impl UserService {
     pub fn new(repo: Repository, payments: Arc<dyn PaymentsGateway>) -> Self {
-        Self { repo, payments }
+        Self {
+            repo,
+            payments,
+            ready: tokio::sync::Mutex::new(None),
+        }
     }
 
-    /// Readiness: can we reach the database now?
+    /// Readiness: can we reach the database now? `/ready` is unauthenticated,
+    /// so its callers share one probe per [`READY_TTL`]: concurrent callers
+    /// wait for the one probe in flight instead of each starting their own.
+    /// A cached "ready" stands only while no operation has since found the
+    /// database unreachable, a cached "not ready" only while none has reached
+    /// it: `/ready` follows the first failure, and the first recovery, at once.
     pub async fn check_ready(&self) -> Result<()> {
-        Ok(self.repo.ping().await?)
+        let mut last = self.ready.lock().await;
+        let (unreachable, reachable) = self.repo.reachability_seen();
+        let fresh = last
+            .as_ref()
+            .filter(|probe| {
+                probe.at.elapsed() < READY_TTL
+                    && match probe.outcome {
+                        Ok(()) => probe.seen.0 == unreachable,
+                        Err(_) => probe.seen.1 == reachable,
+                    }
+            })
+            .map(|probe| probe.outcome.clone());
+        let outcome = match fresh {
+            Some(outcome) => outcome,
+            None => {
+                let outcome = self.repo.ping().await.map_err(|e| e.to_string());
+                *last = Some(ReadyProbe {
+                    at: Instant::now(),
+                    seen: self.repo.reachability_seen(),
+                    outcome: outcome.clone(),
+                });
+                outcome
+            }
+        };
+        outcome.map_err(|e| ServiceError::Unavailable(e.into()))
     }
 
     /// The connection pool's state, for `/metrics`.

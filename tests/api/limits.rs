@@ -138,3 +138,71 @@ async fn over_the_connection_cap_clients_are_refused_fast_and_service_recovers()
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// `/ready` is unauthenticated and a `list-users` reader may stop reading: a
+/// flood of the one and a stalled other must not take the pool from requests.
+/// Probes run on the shared read clients and share one result a second; a
+/// stalled stream is cut after `STREAM_STALL_TIMEOUT`, freeing its connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ready_flood_and_a_stalled_list_reader_do_not_starve_the_pool() {
+    let app = app(&[("DATABASE_POOL_SIZE", "1")]).await;
+    app.sync_user("user_rated", "rated@example.com").await;
+    // More ids than the socket buffers hold, so the stream blocks on its reader.
+    app.db
+        .execute(
+            "INSERT INTO users (clerk_user_id, email) SELECT 'user_' || lpad(i::text, 7, '0'), \
+             'u' || i || '@example.com' FROM generate_series(1, 400000) AS i",
+        )
+        .await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(app.addr).await.unwrap();
+    stalled
+        .write_all(b"GET /api/user/list-users HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut head = [0u8; 12];
+    stalled.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // ...and reads nothing more.
+
+    let started = Instant::now();
+    let probes = (0..300).map(|_| {
+        let http = app.http.clone();
+        let url = app.url("/ready");
+        tokio::spawn(async move { http.get(url).send().await.unwrap().status().as_u16() })
+    });
+    for probe in probes.collect::<Vec<_>>() {
+        assert_eq!(
+            probe.await.unwrap(),
+            200,
+            "readiness does not wait for the pool"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The one pooled connection comes back once the stalled stream is cut.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, body) = app
+            .post_json(
+                "/user/user_rated/update-customer-rating",
+                &serde_json::json!({"rating": 4}),
+            )
+            .await;
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "{body}");
+        assert!(
+            Instant::now() < deadline,
+            "a stalled reader still holds the pool's connection"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(stalled);
+}

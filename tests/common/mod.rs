@@ -204,6 +204,8 @@ impl TestApp {
             ("DATABASE_URL".to_string(), url),
             ("DATABASE_POOL_SIZE".to_string(), "4".to_string()),
         ];
+        // A test's own setting replaces the harness default of the same name.
+        vars.retain(|(k, _)| !options.env.iter().any(|(o, _)| o == k));
         vars.extend(options.env);
         let mut config = ApiConfig::from_vars(vars).expect("test configuration");
         config.migrate_on_start = false;

@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -77,6 +78,10 @@ pub struct Repository {
     timeout: Duration,
     /// The hot primary-key read, pipelined on shared clients (see `shared.rs`).
     user_reads: Arc<SharedReads>,
+    /// Operations that found the database unreachable / reachable, ever: let
+    /// a cached readiness result know when events have overtaken it.
+    unreachable_seen: Arc<AtomicU64>,
+    reachable_seen: Arc<AtomicU64>,
 }
 
 impl Repository {
@@ -92,7 +97,17 @@ impl Repository {
                 SELECT_USER,
                 settings.shared_read_clients,
             )),
+            unreachable_seen: Arc::new(AtomicU64::new(0)),
+            reachable_seen: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// How many operations have found the database (unreachable, reachable).
+    pub fn reachability_seen(&self) -> (u64, u64) {
+        (
+            self.unreachable_seen.load(Ordering::Relaxed),
+            self.reachable_seen.load(Ordering::Relaxed),
+        )
     }
 
     pub fn pool(&self) -> &Pool {
@@ -113,16 +128,22 @@ impl Repository {
         &self,
         op: impl Future<Output = Result<T, DbError>>,
     ) -> Result<T, DbError> {
-        tokio::time::timeout(self.timeout, op)
+        let result = tokio::time::timeout(self.timeout, op)
             .await
-            .unwrap_or_else(|_| Err(DbError::Unavailable(TimedOut.into())))
+            .unwrap_or_else(|_| Err(DbError::Unavailable(TimedOut.into())));
+        match &result {
+            Err(DbError::Unavailable(_)) => self.unreachable_seen.fetch_add(1, Ordering::Relaxed),
+            _ => self.reachable_seen.fetch_add(1, Ordering::Relaxed),
+        };
+        result
     }
 
-    /// Round trip to the database (readiness).
+    /// Round trip to the database, on the shared (pipelined) read clients
+    /// rather than the pool: a flood of probes must not take the connections
+    /// requests need. The primary-key read of an id that cannot exist.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.deadline(async {
-            let client = self.pool.get().await?;
-            client.simple_query("SELECT 1").await?;
+            self.user_reads.query_opt(&[&""]).await?;
             Ok(())
         })
         .await
