@@ -3,8 +3,9 @@
 //! bytes to the dead-letter topic with where they came from.
 
 use rdkafka::Message;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::future_producer::OwnedDeliveryResult;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use std::time::Duration;
@@ -25,6 +26,34 @@ pub(super) enum Parsed {
 pub(super) enum Outgoing {
     Reply(Reply),
     DeadLetter(Malformed),
+    /// Its reply or dead-letter copy was refused for good (too large, say):
+    /// a copy cut to [`TRUNCATED_COPY`] bytes goes to the dead-letter topic.
+    Unproducible(&'static str),
+    /// Even that was refused: logged, counted, and passed over, so the
+    /// partition moves on.
+    Skipped,
+}
+
+/// How much of a command an `Unproducible` dead-letter copy keeps.
+pub(super) const TRUNCATED_COPY: usize = 64 * 1024;
+
+/// Produce errors that no retry can fix: the record itself, or our right to
+/// write to the topic, is refused. Anything else (a broker away, a full
+/// queue) is worth retrying.
+pub(super) fn is_permanent(e: &KafkaError) -> Option<&'static str> {
+    let KafkaError::MessageProduction(code) = e else {
+        return None;
+    };
+    Some(match code {
+        RDKafkaErrorCode::MessageSizeTooLarge
+        | RDKafkaErrorCode::InvalidMessageSize
+        | RDKafkaErrorCode::MessageBatchTooLarge => "message_too_large",
+        RDKafkaErrorCode::InvalidMessage | RDKafkaErrorCode::InvalidRecord => "invalid_record",
+        RDKafkaErrorCode::InvalidTopic => "invalid_topic",
+        RDKafkaErrorCode::TopicAuthorizationFailed => "topic_authorization_failed",
+        RDKafkaErrorCode::PolicyViolation => "policy_violation",
+        _ => return None,
+    })
 }
 
 /// One polled message and how far it got.
@@ -95,23 +124,61 @@ pub(super) async fn send(
                 offset = msg.offset(),
                 "malformed command sent to the dead-letter topic"
             );
-            let partition = msg.partition().to_string();
-            let offset = msg.offset().to_string();
-            let mut headers = msg.headers().cloned().unwrap_or_default();
-            headers = headers
-                .insert(header("x-dlq-reason", reason.reason()))
-                .insert(header("x-dlq-source-topic", msg.topic()))
-                .insert(header("x-dlq-source-partition", &partition))
-                .insert(header("x-dlq-source-offset", &offset));
-            let mut record = FutureRecord::<[u8], [u8]>::to(&settings.dlq_topic).headers(headers);
-            record.payload = msg.payload();
-            record.key = msg.key();
-            producer
-                .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
-                .await
+            dead_letter(producer, settings, msg, reason.reason(), false).await
         }
+        Outgoing::Unproducible(reason) => {
+            tracing::error!(
+                reason,
+                partition = msg.partition(),
+                offset = msg.offset(),
+                size = msg.payload().map_or(0, <[u8]>::len),
+                "answer refused for good; a truncated copy goes to the dead-letter topic"
+            );
+            dead_letter(producer, settings, msg, reason, true).await
+        }
+        Outgoing::Skipped => return Ok(()),
     };
     result.map(|_| ()).map_err(|(e, _)| e)
+}
+
+/// The original bytes (cut to [`TRUNCATED_COPY`] when `truncate`), key and
+/// headers, to the dead-letter topic with where they came from and why.
+async fn dead_letter(
+    producer: &FutureProducer,
+    settings: &KafkaSettings,
+    msg: &OwnedMessage,
+    reason: &str,
+    truncate: bool,
+) -> OwnedDeliveryResult {
+    let partition = msg.partition().to_string();
+    let offset = msg.offset().to_string();
+    let size = msg.payload().map_or(0, <[u8]>::len).to_string();
+    // A truncated copy drops the original headers too: they may be what made
+    // it too large.
+    let mut headers = if truncate {
+        OwnedHeaders::new().insert(header("x-dlq-original-size", &size))
+    } else {
+        msg.headers().cloned().unwrap_or_default()
+    };
+    headers = headers
+        .insert(header("x-dlq-reason", reason))
+        .insert(header("x-dlq-source-topic", msg.topic()))
+        .insert(header("x-dlq-source-partition", &partition))
+        .insert(header("x-dlq-source-offset", &offset));
+    let mut record = FutureRecord::<[u8], [u8]>::to(&settings.dlq_topic).headers(headers);
+    record.payload = msg.payload().map(|p| {
+        if truncate {
+            &p[..p.len().min(TRUNCATED_COPY)]
+        } else {
+            p
+        }
+    });
+    record.key = msg
+        .key()
+        .map(|k| if truncate { &k[..k.len().min(1024)] } else { k });
+    producer
+        .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
+        .await
 }
 
 /// Counts each message's outcome and its latency from being produced (the
@@ -122,7 +189,8 @@ pub(super) fn record_outcomes(items: &[Item]) {
         let outcome = match &item.outgoing {
             Some(Outgoing::Reply(r)) if r.kind == get_payment_info::RETRIEVED => "retrieved",
             Some(Outgoing::Reply(_)) => "failed",
-            Some(Outgoing::DeadLetter(_)) => "dead_lettered",
+            Some(Outgoing::DeadLetter(_) | Outgoing::Unproducible(_)) => "dead_lettered",
+            Some(Outgoing::Skipped) => "skipped",
             None => continue,
         };
         metrics::counter!(names::WORKER_MESSAGES, "outcome" => outcome).increment(1);

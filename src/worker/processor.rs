@@ -250,9 +250,30 @@ impl Worker {
         for (i, result) in results {
             match result {
                 Ok(()) => items[i].delivered = true,
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
+                // Refused for good: retrying would block the partition for
+                // ever (and again after a restart). Dead-letter a truncated
+                // copy instead, or, if even that is refused, pass it over.
+                Err(e) => match outgoing::is_permanent(&e) {
+                    Some(reason) => {
+                        let item = &mut items[i];
+                        item.outgoing = Some(match item.outgoing {
+                            Some(Outgoing::Unproducible(_)) => {
+                                tracing::error!(
+                                    reason,
+                                    partition = item.msg.partition(),
+                                    offset = item.msg.offset(),
+                                    "even a truncated dead-letter copy was refused; skipping the message"
+                                );
+                                Outgoing::Skipped
+                            }
+                            _ => Outgoing::Unproducible(reason),
+                        });
+                        first_error.get_or_insert(e);
+                    }
+                    None => {
+                        first_error.get_or_insert(e);
+                    }
+                },
             }
         }
         first_error.map_or(Ok(()), |e| Err(Transient::Broker(e)))

@@ -336,3 +336,89 @@ async fn the_orchestrators_kafka_client_gets_an_answer_for_every_command() {
     }
     worker.stop().await;
 }
+
+/// A command whose answer the producer can never send (its dead-letter copy,
+/// or its reply, is over librdkafka's 1 000 000-byte `message.max.bytes`) was
+/// retried for ever, blocking its partition, and again after every restart. It
+/// is now dead-lettered as a truncated copy, and the commands behind it are
+/// answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_too_large_to_answer_never_block_their_partition() {
+    use rdkafka::ClientConfig;
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+
+    let db = seeded_db().await;
+    let Some(topics) = Topics::create(1).await else {
+        return;
+    };
+    let worker = InProcessWorker::start(&db.url(), topics.settings());
+    // The orchestrators' brokers take up to about 1 MB; so does this producer.
+    let big: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", crate::common::kafka::bootstrap())
+        .set("message.max.bytes", "1048576")
+        .create()
+        .unwrap();
+    let send = |payload: Vec<u8>| {
+        let big = &big;
+        let topic = topics.commands.clone();
+        async move {
+            big.send(
+                FutureRecord::<str, [u8]>::to(&topic)
+                    .key("k")
+                    .payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("the broker takes it");
+        }
+    };
+    // Not JSON, 1 030 000 bytes: more than librdkafka's default limit lets the
+    // worker copy to the dead-letter topic.
+    send(vec![b'x'; 1_030_000]).await;
+    // Valid JSON, as large, but without a correlation id: malformed, and as
+    // unproducible as the first.
+    let padding = "p".repeat(1_030_000);
+    send(
+        serde_json::to_vec(&json!({"type": "get_payment_info", "padding": padding,
+                                   "payload": {"user_id": "user_paid"}}))
+        .unwrap(),
+    )
+    .await;
+    // A valid command as large: its reply is small, so it is simply answered.
+    send(
+        serde_json::to_vec(
+            &json!({"type": "get_payment_info", "correlation_id": "big-but-fine",
+                                   "padding": padding, "payload": {"user_id": "user_paid"}}),
+        )
+        .unwrap(),
+    )
+    .await;
+    let mut expected: Vec<String> = (0..5).map(|i| format!("after-{i}")).collect();
+    for id in &expected {
+        topics.send_command(id, "user_paid").await;
+    }
+    expected.push("big-but-fine".into());
+
+    let replies = topics.replies_for(&expected, WAIT).await;
+    let answered: std::collections::HashSet<_> =
+        replies.iter().filter_map(|r| r.key.clone()).collect();
+    for id in &expected {
+        assert!(answered.contains(id), "{id} behind the poison was answered");
+    }
+    let dlq = topics
+        .read_until(&topics.dlq.clone(), WAIT, |rs| rs.len() >= 2)
+        .await;
+    assert_eq!(dlq.len(), 2, "both are kept, as truncated copies");
+    for record in &dlq {
+        assert_eq!(record.headers["x-dlq-reason"], "message_too_large");
+        assert!(
+            record.payload.len() <= 64 * 1024,
+            "{}",
+            record.payload.len()
+        );
+        let original: usize = record.headers["x-dlq-original-size"].parse().unwrap();
+        assert!(original > 1_000_000, "{original}");
+    }
+    worker.stop().await;
+}
