@@ -38,11 +38,121 @@ impl Default for RawDatabase {
     }
 }
 
+/// The TLS connector, built once (it reads the CA file).
+#[derive(Clone)]
+struct Connector(postgres_openssl::MakeTlsConnector);
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Connector")
+    }
+}
+
+/// libpq's `sslmode` values (tokio-postgres itself knows only the first three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// How to secure connections to PostgreSQL (`sslmode`, `sslrootcert`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgTls {
+    pub mode: TlsMode,
+    /// A CA file to verify the server's certificate with.
+    pub root_cert: Option<std::path::PathBuf>,
+}
+
+impl PgTls {
+    /// Takes `sslmode` and `sslrootcert` out of a `postgres://` URL, the way
+    /// libpq reads them, and returns the URL tokio-postgres can parse (with its
+    /// own `sslmode` set to match). Other connection strings pass unchanged.
+    pub fn split_url(url: &str) -> Result<(String, PgTls), ConfigError> {
+        let mut tls = PgTls {
+            mode: TlsMode::Prefer,
+            root_cert: None,
+        };
+        let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let Some((base, query)) = url.split_once('?').filter(|_| is_url) else {
+            return Ok((url.to_owned(), tls));
+        };
+        let mut kept = Vec::new();
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decoded = || {
+                urlencoding_decode(value).ok_or_else(|| {
+                    ConfigError::new(format!("DATABASE_URL has a badly encoded {key}"))
+                })
+            };
+            match key {
+                "sslmode" => {
+                    tls.mode = match decoded()?.as_str() {
+                        "disable" => TlsMode::Disable,
+                        "allow" | "prefer" => TlsMode::Prefer,
+                        "require" => TlsMode::Require,
+                        "verify-ca" => TlsMode::VerifyCa,
+                        "verify-full" => TlsMode::VerifyFull,
+                        _ => {
+                            return Err(ConfigError::new(
+                                "DATABASE_URL sslmode must be disable, prefer, require, verify-ca or verify-full",
+                            ));
+                        }
+                    }
+                }
+                "sslrootcert" => tls.root_cert = Some(decoded()?.into()),
+                _ => kept.push(pair),
+            }
+        }
+        let ssl = match tls.mode {
+            TlsMode::Disable => "disable",
+            TlsMode::Prefer => "prefer",
+            TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => "require",
+        };
+        kept.push(match ssl {
+            "disable" => "sslmode=disable",
+            "prefer" => "sslmode=prefer",
+            _ => "sslmode=require",
+        });
+        Ok((format!("{base}?{}", kept.join("&")), tls))
+    }
+}
+
+/// Percent-decoding of one query value (`%2F` in a CA path, say).
+fn urlencoding_decode(value: &str) -> Option<String> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// Where the database is and how patiently to talk to it.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
     /// The finished connection settings: the URL's, plus our connect timeout.
     pg: tokio_postgres::Config,
+    /// How connections are secured (`sslmode`, `sslrootcert`).
+    pub tls: PgTls,
+    connector: Connector,
     /// Connections in the pool (per process).
     pub pool_size: usize,
     /// Deadline of one repository operation, including the wait for a connection.
@@ -63,7 +173,16 @@ impl DatabaseSettings {
     }
 
     pub(super) fn check(raw: RawDatabase) -> Result<Self, ConfigError> {
-        let mut pg = tokio_postgres::Config::from_str(&raw.database_url).map_err(|_| {
+        let (url, tls) = PgTls::split_url(&raw.database_url)?;
+        if let Some(ca) = &tls.root_cert
+            && std::fs::metadata(ca).is_err()
+        {
+            return Err(ConfigError::new(format!(
+                "DATABASE_URL sslrootcert {} cannot be read",
+                ca.display()
+            )));
+        }
+        let mut pg = tokio_postgres::Config::from_str(&url).map_err(|_| {
             // The URL may hold a password: do not echo it.
             ConfigError::new(
                 "DATABASE_URL must be a PostgreSQL URL such as postgres://user@host:5432/db",
@@ -83,8 +202,11 @@ impl DatabaseSettings {
         }
         let connect_timeout = Duration::from_millis(raw.database_connect_timeout_ms);
         pg.connect_timeout(connect_timeout);
+        let connector = Connector(super::tls::connector(&tls)?);
         Ok(Self {
             pg,
+            tls,
+            connector,
             pool_size: raw.database_pool_size,
             timeout: Duration::from_millis(raw.database_timeout_ms),
             connect_timeout,
@@ -97,9 +219,15 @@ impl DatabaseSettings {
         self
     }
 
-    /// Everything needed to open a connection (the connect timeout included),
-    /// for the pool, the shared read clients and migrations alike.
+    /// Everything needed to open a connection (the connect timeout and
+    /// `sslmode` included), for the pool, the shared read clients and
+    /// migrations alike; use it with [`DatabaseSettings::tls_connector`].
     pub fn pg_config(&self) -> tokio_postgres::Config {
         self.pg.clone()
+    }
+
+    /// The TLS connector `sslmode`/`sslrootcert` ask for.
+    pub fn tls_connector(&self) -> postgres_openssl::MakeTlsConnector {
+        self.connector.0.clone()
     }
 }

@@ -10,6 +10,7 @@ mod database;
 mod kafka;
 mod payments;
 mod telemetry;
+mod tls;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use auth::{AuthSettings, ClerkKeys, ClerkSettings};
-pub use database::{DEFAULT_DATABASE_URL, DatabaseSettings};
+pub use database::{DEFAULT_DATABASE_URL, DatabaseSettings, PgTls, TlsMode};
 pub use kafka::{KafkaClient, KafkaSettings};
 pub use payments::PaymentsSettings;
 pub use secrecy::{ExposeSecret, SecretString};

@@ -4,8 +4,6 @@
 //! the run is serialised with a session-level PostgreSQL advisory lock: the first
 //! one applies what is missing, the others wait and then find nothing to do.
 
-use tokio_postgres::NoTls;
-
 use super::DbError;
 use crate::config::DatabaseSettings;
 
@@ -17,7 +15,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x0075_7365_726c_6962;
 /// Applies every pending migration; returns how many were applied.
 pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, DbError> {
     let pg = settings.pg_config();
-    let (mut client, connection) = pg.connect(NoTls).await?;
+    let (mut client, connection) = pg.connect(settings.tls_connector()).await?;
     let conn_task = tokio::spawn(connection);
 
     let legacy: bool = client

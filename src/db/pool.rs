@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
 use crate::config::DatabaseSettings;
 
@@ -16,7 +15,7 @@ pub fn build_pool(settings: &DatabaseSettings) -> Pool {
     // on the next checkout without a test query on every request.
     let manager = Manager::from_config(
         pg,
-        NoTls,
+        settings.tls_connector(),
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

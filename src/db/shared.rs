@@ -12,7 +12,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
-use tokio_postgres::{Client, NoTls, Statement};
+use postgres_openssl::MakeTlsConnector;
+use tokio_postgres::{Client, Statement};
 
 use super::DbError;
 
@@ -23,6 +24,7 @@ struct Reader {
 
 pub struct SharedReads {
     pg: tokio_postgres::Config,
+    tls: MakeTlsConnector,
     sql: &'static str,
     slots: Vec<RwLock<Option<Arc<Reader>>>>,
     /// Serialises reconnecting a slot.
@@ -32,10 +34,16 @@ pub struct SharedReads {
 
 impl SharedReads {
     /// `clients` shared clients running the prepared `sql`.
-    pub fn new(pg: tokio_postgres::Config, sql: &'static str, clients: usize) -> Self {
+    pub fn new(
+        pg: tokio_postgres::Config,
+        tls: MakeTlsConnector,
+        sql: &'static str,
+        clients: usize,
+    ) -> Self {
         let clients = clients.max(1);
         Self {
             pg,
+            tls,
             sql,
             slots: (0..clients).map(|_| RwLock::new(None)).collect(),
             reconnecting: (0..clients).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -61,7 +69,7 @@ impl SharedReads {
         if let Some(r) = self.live(i) {
             return Ok(r); // another task reconnected it meanwhile
         }
-        let (client, connection) = self.pg.connect(NoTls).await?;
+        let (client, connection) = self.pg.connect(self.tls.clone()).await?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "shared read connection ended");

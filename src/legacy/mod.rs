@@ -39,8 +39,8 @@ pub struct ImportOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("the legacy database URL is not a PostgreSQL URL")]
-    LegacyUrl(#[source] tokio_postgres::Error),
+    #[error("the legacy database URL (--from) cannot be used: {0}")]
+    LegacyUrl(#[source] crate::config::ConfigError),
     #[error("reading the legacy database failed")]
     Legacy(#[source] tokio_postgres::Error),
     #[error("writing users failed")]

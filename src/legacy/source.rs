@@ -3,7 +3,9 @@
 
 use std::collections::HashMap;
 
-use tokio_postgres::{Client, IsolationLevel, NoTls, Portal, Row, Transaction};
+use tokio_postgres::{Client, IsolationLevel, Portal, Row, Transaction};
+
+use crate::config::DatabaseSettings;
 
 use super::ImportError;
 use super::clean::{Collision, LegacyRow};
@@ -36,9 +38,14 @@ pub struct LegacyDb {
 }
 
 impl LegacyDb {
+    /// `url` as libpq reads it, `sslmode`/`sslrootcert` included.
     pub async fn connect(url: &str) -> Result<Self, ImportError> {
-        let config: tokio_postgres::Config = url.parse().map_err(ImportError::LegacyUrl)?;
-        let (client, connection) = config.connect(NoTls).await.map_err(ImportError::Legacy)?;
+        let settings = DatabaseSettings::new(url).map_err(ImportError::LegacyUrl)?;
+        let (client, connection) = settings
+            .pg_config()
+            .connect(settings.tls_connector())
+            .await
+            .map_err(ImportError::Legacy)?;
         let connection = tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::warn!(error = %e, "legacy database connection ended");

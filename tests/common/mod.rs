@@ -11,6 +11,7 @@
 
 pub mod clerk;
 pub mod kafka;
+pub mod private_pg;
 pub mod proxy;
 pub mod stripe;
 

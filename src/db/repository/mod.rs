@@ -94,6 +94,7 @@ impl Repository {
             timeout: settings.timeout,
             user_reads: Arc::new(SharedReads::new(
                 pg,
+                settings.tls_connector(),
                 SELECT_USER,
                 settings.shared_read_clients,
             )),
