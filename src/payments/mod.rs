@@ -31,14 +31,21 @@ pub enum PaymentsError {
     PaymentMethodNotFound,
     #[error("payments provider rate-limited us")]
     RateLimited,
-    /// Down, timed out, or 5xx after retries. The text is for logs only. For a
-    /// creating call this outcome is indeterminate: the object may exist.
+    /// Down, timed out, or 5xx after retries. For a creating call this
+    /// outcome is indeterminate: the object may exist.
     #[error("payments provider unavailable: {0}")]
-    Unavailable(String),
-    /// The provider answered something we cannot use. The text is for logs only.
+    Unavailable(#[source] ProviderFailure),
+    /// The provider answered something we cannot use.
     #[error("unexpected answer from payments provider: {0}")]
-    Invalid(String),
+    Invalid(#[source] ProviderFailure),
 }
+
+/// What went wrong at the provider, for the logs: a description built from
+/// the provider's error without its request data or our key (the provider's
+/// own error value can carry both, so it is deliberately not kept).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ProviderFailure(pub String);
 
 /// A PaymentMethod as the provider describes it.
 #[derive(Debug, Clone)]

@@ -25,7 +25,9 @@ use stripe_core::customer::{
 };
 use stripe_payment::payment_method::{AttachPaymentMethod, RetrievePaymentMethod};
 
-use super::{NewAccountHolder, PaymentsError, PaymentsGateway, RetrievedPaymentMethod};
+use super::{
+    NewAccountHolder, PaymentsError, PaymentsGateway, ProviderFailure, RetrievedPaymentMethod,
+};
 use crate::config::{ExposeSecret, PaymentsSettings, SecretString};
 use crate::domain::{CardDetails, ClerkUserId, PaymentMethodId};
 
@@ -44,7 +46,10 @@ impl StripeGateway {
             .timeout(settings.timeout)
             .build()
             .map_err(|e| {
-                PaymentsError::Invalid(format!("building the Stripe client: {}", describe(&e)))
+                PaymentsError::Invalid(ProviderFailure(format!(
+                    "building the Stripe client: {}",
+                    describe(&e)
+                )))
             })?;
         Ok(Self {
             client,
@@ -137,13 +142,15 @@ impl Failure {
     fn into_error(self) -> PaymentsError {
         match self {
             Failure::RateLimited => PaymentsError::RateLimited,
-            Failure::Indeterminate(d) => PaymentsError::Unavailable(d),
-            Failure::KeyInUse => PaymentsError::Unavailable("idempotency key still in use".into()),
+            Failure::Indeterminate(d) => PaymentsError::Unavailable(ProviderFailure(d)),
+            Failure::KeyInUse => {
+                PaymentsError::Unavailable(ProviderFailure("idempotency key still in use".into()))
+            }
             Failure::Card(m) => PaymentsError::CardDeclined(m),
             Failure::Missing(param) => {
-                PaymentsError::Invalid(format!("no such object ({param:?})"))
+                PaymentsError::Invalid(ProviderFailure(format!("no such object ({param:?})")))
             }
-            Failure::Other(d) => PaymentsError::Invalid(d),
+            Failure::Other(d) => PaymentsError::Invalid(ProviderFailure(d)),
         }
     }
 }
@@ -308,7 +315,7 @@ impl PaymentsGateway for StripeGateway {
             card.exp_month,
             card.exp_year,
         )
-        .map_err(|e| PaymentsError::Invalid(format!("card details: {e}")))?;
+        .map_err(|e| PaymentsError::Invalid(ProviderFailure(format!("card details: {e}"))))?;
         Ok(RetrievedPaymentMethod {
             card,
             customer: pm.customer.as_ref().map(|c| c.id().to_string()),
