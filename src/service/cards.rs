@@ -2,7 +2,7 @@
 
 use super::{Result, ServiceError, UserService};
 use crate::db::CardRemoval;
-use crate::domain::{ClerkUserId, PaymentMethodId, StoredCard};
+use crate::domain::{CardDetails, ClerkUserId, PaymentMethodId, StoredCard};
 
 impl UserService {
     pub async fn stored_card(&self, id: &ClerkUserId) -> Result<StoredCard> {
@@ -35,10 +35,7 @@ impl UserService {
             }
             (Some(_), _) => return Err(ServiceError::PaymentMethodNotOwned),
         }
-        self.repo
-            .store_card(id, &retrieved.card)
-            .await?
-            .ok_or(ServiceError::NotFound)
+        self.store(id, &retrieved.card).await
     }
 
     /// `POST /user/{id}/payment-methods`: attach a PaymentMethod to the user's
@@ -58,10 +55,7 @@ impl UserService {
             .set_default_payment_method(&customer_id, pm)
             .await?;
         let retrieved = self.payments.retrieve_payment_method(pm).await?;
-        self.repo
-            .store_card(id, &retrieved.card)
-            .await?
-            .ok_or(ServiceError::NotFound)
+        self.store(id, &retrieved.card).await
     }
 
     /// Forgets the stored card (both DELETE payment routes).
@@ -71,6 +65,13 @@ impl UserService {
             CardRemoval::NoCard => Err(ServiceError::NoCardToDelete),
             CardRemoval::NoSuchUser => Err(ServiceError::NotFound),
         }
+    }
+
+    async fn store(&self, id: &ClerkUserId, card: &CardDetails) -> Result<StoredCard> {
+        self.repo
+            .store_card(id, card)
+            .await?
+            .ok_or(ServiceError::NotFound)
     }
 
     fn require_payments(&self) -> Result<()> {
