@@ -48,7 +48,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
     drain: Duration,
 ) -> bool {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Arc::new(Semaphore::new(connection_cap(limits.max_connections)));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -95,6 +95,36 @@ pub async fn serve(
             false
         }
     }
+}
+
+/// Descriptors kept free for everything but client connections: the pool, the
+/// shared read clients, the listener, logs, DNS.
+const RESERVED_DESCRIPTORS: u64 = 128;
+
+/// The configured cap, lowered when the process may not open that many
+/// descriptors: at the cap connections must still be accepted (to be refused),
+/// which needs a free descriptor.
+fn connection_cap(configured: usize) -> usize {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given.
+    let known = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if !known || limit.rlim_cur == libc::RLIM_INFINITY {
+        return configured;
+    }
+    let usable = limit.rlim_cur.saturating_sub(RESERVED_DESCRIPTORS).max(1) as usize;
+    if usable < configured {
+        tracing::warn!(
+            configured,
+            usable,
+            descriptors = limit.rlim_cur,
+            "HTTP_MAX_CONNECTIONS lowered to fit the process's descriptor limit"
+        );
+        return usable;
+    }
+    configured
 }
 
 /// Over the cap: a short 503 and close, so the client retries elsewhere at

@@ -248,3 +248,81 @@ async fn shipped_log_levels_keep_personal_data_out_of_the_logs() {
         }
     }
 }
+
+/// Descriptor exhaustion: with a descriptor limit below `HTTP_MAX_CONNECTIONS`,
+/// idle connections used to take every descriptor, after which nothing could
+/// be accepted at all. The cap is lowered to fit the limit, so a client over
+/// it still gets a fast 503, and service recovers when the idle ones leave.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_descriptor_limit_below_the_connection_cap_cannot_be_exhausted() {
+    let db = TestDb::create().await;
+    let port = free_port();
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n 300 && exec {BIN}"))
+        .env("DATABASE_URL", db.url())
+        .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("AUTH_MODE", "none")
+        .env("RUST_LOG", "warn")
+        .env("HTTP_MAX_CONNECTIONS", "1000")
+        .env("HTTP_HEADER_READ_TIMEOUT_MS", "60000")
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let fresh = || {
+        reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(3))
+            .build()
+            .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fresh()
+        .get(format!("{base}/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "user-api did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut idle = Vec::new();
+    for _ in 0..400 {
+        let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
+        match tokio::time::timeout(Duration::from_secs(2), connect).await {
+            Ok(Ok(conn)) => idle.push(conn),
+            _ => panic!("the server stopped accepting connections"),
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let resp = fresh().get(format!("{base}/health")).send().await;
+    let status = resp.map(|r| r.status().as_u16());
+    assert_eq!(status.ok(), Some(503), "refused fast, not left hanging");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(idle);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if fresh()
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "service did not recover");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(child.wait().await.unwrap().code(), Some(0));
+}
