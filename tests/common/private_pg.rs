@@ -29,19 +29,26 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
 }
 
-/// Runs a PostgreSQL tool, as `postgres` when we are root (it refuses root).
-fn run(bin: &Path, tool: &str, args: &[&str]) {
+/// A PostgreSQL tool's command, run as `postgres` when we are root (the
+/// server tools refuse root).
+fn tool_command(bin: &Path, tool: &str, args: &[&str]) -> Command {
     let program = bin.join(tool);
-    let out = if is_root() {
-        Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(&program)
-            .args(args)
-            .output()
+    let mut command = if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
     } else {
-        Command::new(&program).args(args).output()
-    }
-    .unwrap_or_else(|e| panic!("{tool}: {e}"));
+        Command::new(program)
+    };
+    command.args(args);
+    command
+}
+
+/// Runs a PostgreSQL tool; panics with its output when it fails.
+fn run(bin: &Path, tool: &str, args: &[&str]) {
+    let out = tool_command(bin, tool, args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool}: {e}"));
     assert!(
         out.status.success(),
         "{tool} {args:?}: {}{}",
@@ -142,17 +149,8 @@ fn append(path: &Path, text: &str) {
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let program = self.bin.join("pg_ctl");
-        let args = ["-D", data.to_str().unwrap(), "-m", "immediate", "stop"];
-        let _ = if is_root() {
-            Command::new("runuser")
-                .args(["-u", "postgres", "--"])
-                .arg(&program)
-                .args(args)
-                .output()
-        } else {
-            Command::new(&program).args(args).output()
-        };
+        let stop = ["-D", data.to_str().unwrap(), "-m", "immediate", "stop"];
+        let _ = tool_command(&self.bin, "pg_ctl", &stop).output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
