@@ -18,6 +18,20 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Polls `/ready` at `base` until it answers 200 (at most 20 s).
+async fn wait_until_ready(http: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !http
+        .get(format!("{base}/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        assert!(Instant::now() < deadline, "user-api did not become ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[test]
 fn invalid_configuration_stops_start_up_with_one_line_naming_the_variable() {
     for (var, value) in [
@@ -72,16 +86,7 @@ async fn sigterm_finishes_in_flight_requests_then_exits_zero() {
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/ready")).send().await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "user-api did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_ready(&http, &base).await;
     // Enough ids that the list does not fit in socket buffers: the response stays
     // in flight while we do not read it.
     db.client()
@@ -198,16 +203,7 @@ async fn shipped_log_levels_keep_personal_data_out_of_the_logs() {
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !http
-            .get(format!("{base}/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            assert!(Instant::now() < deadline, "user-api did not become ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_until_ready(&http, &base).await;
         let sync = serde_json::json!({"clerk_user_id": "user_pii", "email": email,
             "first_name": "Probe", "last_name": "Person", "phone_number": phone, "username": "probe"});
         let resp = http
@@ -278,16 +274,7 @@ async fn a_descriptor_limit_below_the_connection_cap_cannot_be_exhausted() {
             .build()
             .unwrap()
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !fresh()
-        .get(format!("{base}/ready"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        assert!(Instant::now() < deadline, "user-api did not become ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_ready(&fresh(), &base).await;
     let mut idle = Vec::new();
     for _ in 0..400 {
         let connect = tokio::net::TcpStream::connect(("127.0.0.1", port));
