@@ -38,8 +38,9 @@ require_rust() {
 # broker is built); say so up front instead of letting rustc die half-way with
 # "No space left on device", which is how one CI run ended.
 warn_if_disk_low() {
-  local need_mib=$1 avail_mib
-  avail_mib=$(df -Pm "${CARGO_TARGET_DIR:-$ROOT}" | awk 'NR == 2 { print $4 }')
+  local need_mib=$1 avail_mib dir="${CARGO_TARGET_DIR:-$ROOT/target}"
+  mkdir -p "$dir" # a CARGO_TARGET_DIR that does not exist yet is fine for cargo
+  avail_mib=$(df -Pm "$dir" | awk 'NR == 2 { print $4 }')
   if [ "${avail_mib:-0}" -lt "$need_mib" ]; then
     log "warning: only ${avail_mib} MiB free for the build; a clean one needs about ${need_mib} MiB"
   fi
