@@ -135,6 +135,15 @@ ensure_clients() {
   fi
 }
 
+# PgBouncer (Debian's): the tests start their own, on free ports, in transaction
+# mode; installing the package does not start one here (no init system runs it).
+ensure_pgbouncer() {
+  if [ -z "${PGBOUNCER:-}" ]; then
+    [ -x /usr/sbin/pgbouncer ] || command -v pgbouncer >/dev/null || apt_install pgbouncer
+    export PGBOUNCER="$(command -v pgbouncer || echo /usr/sbin/pgbouncer)"
+  fi
+}
+
 stop_services() {
   if [ -n "$LOCALSTRIPE_PID" ]; then
     kill "$LOCALSTRIPE_PID" 2>/dev/null || true

@@ -18,6 +18,8 @@ pub(super) struct RawDatabase {
     database_timeout_ms: u64,
     database_connect_timeout_ms: u64,
     database_shared_read_clients: usize,
+    database_pooler: String,
+    migration_database_url: Option<String>,
 }
 
 impl Default for RawDatabase {
@@ -34,6 +36,8 @@ impl Default for RawDatabase {
             // bench/read_path.sh on 2 cores: 4 pipelining clients gave the
             // steadiest tail (1: 0.78 of the ceiling, 2: 0.64-0.81, 4: 0.72-0.78).
             database_shared_read_clients: 4,
+            database_pooler: "none".into(),
+            migration_database_url: None,
         }
     }
 }
@@ -145,6 +149,20 @@ fn urlencoding_decode(value: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// What sits between us and PostgreSQL (`DATABASE_POOLER`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooler {
+    /// A direct connection, or a pooler in session mode: statements are
+    /// prepared once per connection and reused.
+    None,
+    /// A pooler in transaction mode (PgBouncer without prepared-statement
+    /// tracking, before 1.21): consecutive statements of one connection may run
+    /// on different server connections, so nothing may outlive one statement —
+    /// every query is sent as an unnamed, typed statement with its parameters
+    /// in the same round trip, and nothing sets session state.
+    Transaction,
+}
+
 /// Where the database is and how patiently to talk to it.
 #[derive(Debug, Clone)]
 pub struct DatabaseSettings {
@@ -161,6 +179,11 @@ pub struct DatabaseSettings {
     pub connect_timeout: Duration,
     /// Connections shared (pipelined) by the primary-key reads of `GET /user/{id}`.
     pub shared_read_clients: usize,
+    /// What sits between us and PostgreSQL.
+    pub pooler: Pooler,
+    /// A direct connection for migrations (`MIGRATION_DATABASE_URL`): their
+    /// session-level advisory lock cannot live behind a transaction pooler.
+    migration: Option<Box<DatabaseSettings>>,
 }
 
 impl DatabaseSettings {
@@ -172,7 +195,33 @@ impl DatabaseSettings {
         })
     }
 
-    pub(super) fn check(raw: RawDatabase) -> Result<Self, ConfigError> {
+    pub(super) fn check(mut raw: RawDatabase) -> Result<Self, ConfigError> {
+        let pooler = match raw.database_pooler.trim() {
+            "" | "none" => Pooler::None,
+            "transaction" => Pooler::Transaction,
+            other => return Err(invalid("DATABASE_POOLER", "none or transaction", other)),
+        };
+        let migration = match raw.migration_database_url.take().filter(|u| !u.is_empty()) {
+            Some(url) => Some(Box::new(
+                Self::check(RawDatabase {
+                    database_url: url,
+                    database_pooler: "none".into(),
+                    ..RawDatabase::default()
+                })
+                // The messages name DATABASE_URL; say which one it was.
+                .map_err(|e| {
+                    ConfigError::new(e.0.replace("DATABASE_URL", "MIGRATION_DATABASE_URL"))
+                })?,
+            )),
+            None if pooler == Pooler::Transaction => {
+                return Err(ConfigError::new(
+                    "DATABASE_POOLER=transaction needs MIGRATION_DATABASE_URL, a direct \
+                     connection for migrations: their session lock cannot live behind a \
+                     transaction pooler",
+                ));
+            }
+            None => None,
+        };
         let (url, tls) = PgTls::split_url(&raw.database_url)?;
         if let Some(ca) = &tls.root_cert
             && std::fs::metadata(ca).is_err()
@@ -211,6 +260,8 @@ impl DatabaseSettings {
             timeout: Duration::from_millis(raw.database_timeout_ms),
             connect_timeout,
             shared_read_clients: raw.database_shared_read_clients.clamp(1, 64),
+            pooler,
+            migration,
         })
     }
 
@@ -224,6 +275,12 @@ impl DatabaseSettings {
     /// migrations alike; use it with [`DatabaseSettings::tls_connector`].
     pub fn pg_config(&self) -> tokio_postgres::Config {
         self.pg.clone()
+    }
+
+    /// The settings migrations connect with: `MIGRATION_DATABASE_URL` when set,
+    /// else these.
+    pub fn for_migrations(&self) -> &DatabaseSettings {
+        self.migration.as_deref().unwrap_or(self)
     }
 
     /// The TLS connector `sslmode`/`sslrootcert` ask for.

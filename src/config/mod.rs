@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use auth::{AuthSettings, ClerkKeys, ClerkSettings};
-pub use database::{DEFAULT_DATABASE_URL, DatabaseSettings, PgTls, TlsMode};
+pub use database::{DEFAULT_DATABASE_URL, DatabaseSettings, PgTls, Pooler, TlsMode};
 pub use kafka::{KafkaClient, KafkaSettings};
 pub use payments::PaymentsSettings;
 pub use secrecy::{ExposeSecret, SecretString};

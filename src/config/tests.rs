@@ -210,3 +210,48 @@ fn placeholder_and_weak_secrets_stop_start_up() {
     ]));
     assert!(ok.is_ok(), "{ok:?}");
 }
+
+#[test]
+fn a_transaction_pooler_needs_a_direct_url_for_migrations() {
+    let c = MigrateConfig::from_vars(vars(&[])).unwrap();
+    assert_eq!(c.database.pooler, Pooler::None);
+    assert!(std::ptr::eq(c.database.for_migrations(), &c.database));
+
+    let err = MigrateConfig::from_vars(vars(&[("DATABASE_POOLER", "transaction")]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("MIGRATION_DATABASE_URL"), "{err}");
+    let err = MigrateConfig::from_vars(vars(&[("DATABASE_POOLER", "session")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("DATABASE_POOLER") && err.contains("none or transaction"),
+        "{err}"
+    );
+
+    let c = MigrateConfig::from_vars(vars(&[
+        ("DATABASE_URL", "postgres://app:pw@pgbouncer:6432/users"),
+        ("DATABASE_POOLER", "transaction"),
+        (
+            "MIGRATION_DATABASE_URL",
+            "postgres://owner:pw@db:5432/users?sslmode=require",
+        ),
+    ]))
+    .unwrap();
+    assert_eq!(c.database.pooler, Pooler::Transaction);
+    let direct = c.database.for_migrations();
+    assert_eq!(direct.pooler, Pooler::None);
+    assert_eq!(direct.pg_config().get_user(), Some("owner"));
+    assert_eq!(direct.tls.mode, TlsMode::Require);
+    let err = MigrateConfig::from_vars(vars(&[("MIGRATION_DATABASE_URL", "mysql://x")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(": MIGRATION_DATABASE_URL must be a PostgreSQL URL"),
+        "{err}"
+    );
+    assert!(
+        !format!("{:?}", c.database).contains("pw"),
+        "no password in Debug"
+    );
+}

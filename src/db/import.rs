@@ -6,10 +6,14 @@
 //! exactly what changed. Stripe ids are never forgotten: a null in the legacy row
 //! keeps an id we already hold.
 
+use tokio_postgres::types::Type;
+
+use super::sql::{self, Sql};
 use super::{Conflict, DbError, Repository};
 use crate::domain::ImportedUser;
 
-const UPSERT_IMPORTED: &str = "INSERT INTO users AS u (clerk_user_id, username, email, first_name, last_name, \
+pub(super) const UPSERT_IMPORTED: Sql = Sql::new(
+    "INSERT INTO users AS u (clerk_user_id, username, email, first_name, last_name, \
        phone_number, customer_rating, runner_rating, stripe_customer_id, stripe_connect_account_id, \
        card_payment_method_id, card_brand, card_last4, card_exp_month, card_exp_year, card_updated_at, \
        created_at, updated_at) \
@@ -27,7 +31,28 @@ const UPSERT_IMPORTED: &str = "INSERT INTO users AS u (clerk_user_id, username, 
        card_exp_year = EXCLUDED.card_exp_year, card_updated_at = EXCLUDED.card_updated_at, \
        created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at \
      WHERE u.updated_at < EXCLUDED.updated_at \
-     RETURNING clerk_user_id, (xmax = 0) AS inserted";
+     RETURNING clerk_user_id, (xmax = 0) AS inserted",
+    &[
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::FLOAT8_ARRAY,
+        Type::FLOAT8_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::INT2_ARRAY,
+        Type::INT2_ARRAY,
+        Type::TIMESTAMPTZ_ARRAY,
+        Type::TIMESTAMPTZ_ARRAY,
+        Type::TIMESTAMPTZ_ARRAY,
+    ],
+);
 
 /// What an imported row did to ours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,32 +121,32 @@ impl Repository {
         let updated: Vec<_> = users.iter().map(|u| u.updated_at).collect();
 
         let client = self.pool().get().await?;
-        let stmt = client.prepare_cached(UPSERT_IMPORTED).await?;
-        let rows = client
-            .query(
-                &stmt,
-                &[
-                    &ids,
-                    &usernames,
-                    &emails,
-                    &first,
-                    &last,
-                    &phones,
-                    &customer_ratings,
-                    &runner_ratings,
-                    &customers,
-                    &accounts,
-                    &pms,
-                    &brands,
-                    &last4s,
-                    &months,
-                    &years,
-                    &card_at,
-                    &created,
-                    &updated,
-                ],
-            )
-            .await?;
+        let rows = sql::query(
+            &client,
+            self.pooler(),
+            &UPSERT_IMPORTED,
+            &[
+                &ids,
+                &usernames,
+                &emails,
+                &first,
+                &last,
+                &phones,
+                &customer_ratings,
+                &runner_ratings,
+                &customers,
+                &accounts,
+                &pms,
+                &brands,
+                &last4s,
+                &months,
+                &years,
+                &card_at,
+                &created,
+                &updated,
+            ],
+        )
+        .await?;
         let written: std::collections::HashMap<String, bool> = rows
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, bool>(1)))

@@ -3,6 +3,8 @@
 //! Several API replicas (and the Kubernetes migration Job) may start at once, so
 //! the run is serialised with a session-level PostgreSQL advisory lock: the first
 //! one applies what is missing, the others wait and then find nothing to do.
+//! That lock belongs to a session, so behind a transaction pooler migrations
+//! connect directly (`MIGRATION_DATABASE_URL`).
 
 use super::DbError;
 use crate::config::DatabaseSettings;
@@ -14,6 +16,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x0075_7365_726c_6962;
 
 /// Applies every pending migration; returns how many were applied.
 pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, DbError> {
+    let settings = settings.for_migrations();
     let pg = settings.pg_config();
     let (mut client, connection) = pg.connect(settings.tls_connector()).await?;
     let conn_task = tokio::spawn(connection);

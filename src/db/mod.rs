@@ -9,6 +9,7 @@ mod migrations;
 mod pool;
 mod repository;
 mod shared;
+mod sql;
 
 pub use import::Imported;
 

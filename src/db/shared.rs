@@ -13,19 +13,22 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use postgres_openssl::MakeTlsConnector;
-use tokio_postgres::{Client, Statement};
+use tokio_postgres::Client;
 
 use super::DbError;
+use super::sql::{Prepared, Sql};
+use crate::config::Pooler;
 
 struct Reader {
     client: Client,
-    statement: Statement,
+    statement: Prepared,
 }
 
 pub struct SharedReads {
     pg: tokio_postgres::Config,
     tls: MakeTlsConnector,
-    sql: &'static str,
+    pooler: Pooler,
+    sql: Sql,
     slots: Vec<RwLock<Option<Arc<Reader>>>>,
     /// Serialises reconnecting a slot.
     reconnecting: Vec<tokio::sync::Mutex<()>>,
@@ -37,13 +40,15 @@ impl SharedReads {
     pub fn new(
         pg: tokio_postgres::Config,
         tls: MakeTlsConnector,
-        sql: &'static str,
+        pooler: Pooler,
+        sql: Sql,
         clients: usize,
     ) -> Self {
         let clients = clients.max(1);
         Self {
             pg,
             tls,
+            pooler,
             sql,
             slots: (0..clients).map(|_| RwLock::new(None)).collect(),
             reconnecting: (0..clients).map(|_| tokio::sync::Mutex::new(())).collect(),
@@ -57,7 +62,7 @@ impl SharedReads {
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Option<tokio_postgres::Row>, DbError> {
         let reader = self.reader().await?;
-        Ok(reader.client.query_opt(&reader.statement, params).await?)
+        Ok(reader.statement.query_opt(&reader.client, params).await?)
     }
 
     async fn reader(&self) -> Result<Arc<Reader>, DbError> {
@@ -75,7 +80,7 @@ impl SharedReads {
                 tracing::debug!(error = %e, "shared read connection ended");
             }
         });
-        let statement = client.prepare(self.sql).await?;
+        let statement = Prepared::new(&client, self.pooler, self.sql).await?;
         let reader = Arc::new(Reader { client, statement });
         *self.slots[i].write().expect("slot lock is never poisoned") = Some(reader.clone());
         Ok(reader)

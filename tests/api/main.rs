@@ -16,6 +16,7 @@ mod list_users;
 mod localstripe;
 mod migrations;
 mod operability;
+mod pooler;
 mod postgres_tls;
 mod routes;
 mod stripe;

@@ -239,10 +239,13 @@ pub struct InProcessWorker {
 
 impl InProcessWorker {
     pub fn start(database_url: &str, kafka: KafkaSettings) -> Self {
+        Self::start_with(DatabaseSettings::new(database_url).unwrap(), kafka)
+    }
+
+    /// The worker with database settings of the test's making (a pooler, say).
+    pub fn start_with(database: DatabaseSettings, kafka: KafkaSettings) -> Self {
         let config = WorkerConfig {
-            database: DatabaseSettings::new(database_url)
-                .unwrap()
-                .with_pool_size(2),
+            database: database.with_pool_size(2),
             telemetry: userlib::config::WorkerConfig::from_vars([])
                 .unwrap()
                 .telemetry,

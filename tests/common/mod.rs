@@ -11,6 +11,7 @@
 
 pub mod clerk;
 pub mod kafka;
+pub mod pgbouncer;
 pub mod private_pg;
 pub mod proxy;
 pub mod stripe;
@@ -24,7 +25,23 @@ use userlib::config::{ApiConfig, DatabaseSettings, FromEnv};
 use userlib::payments::{NotConfigured, PaymentsGateway};
 use userlib::startup::Api;
 
+pub use pgbouncer::PgBouncer;
 pub use proxy::Proxy;
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `USERLIB_TEST_POOLER=transaction` runs every [`TestApp`] behind its own
+/// PgBouncer in transaction mode (scripts/test runs the API suite once so).
+fn pooled_by_default() -> bool {
+    std::env::var("USERLIB_TEST_POOLER").is_ok_and(|v| v == "transaction")
+}
 
 /// The server part of the PostgreSQL URL, without a database name.
 pub fn pg_server_url() -> String {
@@ -152,12 +169,17 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub db: TestDb,
     pub proxy: Option<Proxy>,
+    /// The PgBouncer between the app and the database, when there is one.
+    pub pooler: Option<PgBouncer>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<bool>>,
 }
 
 pub struct Options {
     pub through_proxy: bool,
+    /// Behind a PgBouncer in transaction mode with this many server
+    /// connections (`DATABASE_POOLER=transaction`).
+    pub through_pooler: Option<u32>,
     pub payments: Arc<dyn PaymentsGateway>,
     /// Extra environment for the app's configuration (auth tests set Clerk's).
     pub env: Vec<(String, String)>,
@@ -167,6 +189,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             through_proxy: false,
+            through_pooler: pooled_by_default().then_some(5),
             payments: Arc::new(NotConfigured),
             env: vec![("AUTH_MODE".into(), "none".into())],
         }
@@ -190,21 +213,34 @@ impl TestApp {
     pub async fn spawn_with(options: Options) -> Self {
         // Migrated directly, so the proxy is only in the path of the app's pool.
         let db = TestDb::create_migrated().await;
+        let pooler = options.through_pooler.map(|servers| {
+            PgBouncer::start(servers)
+                .expect("through_pooler needs PgBouncer (scripts/test installs it)")
+        });
+        // The proxy, when asked for, is the app's first hop (to the pooler, if any).
+        let (host, port) = match &pooler {
+            Some(p) => ("127.0.0.1".to_string(), p.port),
+            None => pg_host_port(),
+        };
         let proxy = if options.through_proxy {
-            let (host, port) = pg_host_port();
             Some(Proxy::start(&format!("{host}:{port}")).await)
         } else {
             None
         };
-        let url = match &proxy {
-            Some(p) => db.url_via(p.addr()),
-            None => db.url(),
+        let url = match (&proxy, &pooler) {
+            (Some(p), _) => db.url_via(p.addr()),
+            (None, Some(b)) => b.url(&db.name),
+            (None, None) => db.url(),
         };
         let mut vars = vec![
             ("LISTEN_ADDR".to_string(), "127.0.0.1:0".to_string()),
             ("DATABASE_URL".to_string(), url),
             ("DATABASE_POOL_SIZE".to_string(), "4".to_string()),
         ];
+        if pooler.is_some() {
+            vars.push(("DATABASE_POOLER".into(), "transaction".into()));
+            vars.push(("MIGRATION_DATABASE_URL".into(), db.url()));
+        }
         // A test's own setting replaces the harness default of the same name.
         vars.retain(|(k, _)| !options.env.iter().any(|(o, _)| o == k));
         vars.extend(options.env);
@@ -225,6 +261,7 @@ impl TestApp {
             http: reqwest::Client::builder().build().unwrap(),
             db,
             proxy,
+            pooler,
             shutdown: Some(tx),
             server: Some(server),
         }

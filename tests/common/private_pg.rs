@@ -22,7 +22,7 @@ fn pg_bin() -> Option<PathBuf> {
     versions.pop()
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

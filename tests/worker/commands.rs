@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use crate::common::kafka::{InProcessWorker, Topics};
-use crate::common::{Proxy, TestDb};
+use crate::common::{PgBouncer, Proxy, TestDb};
 use serde_json::json;
+use userlib::config::FromEnv;
 
 async fn seeded_db() -> TestDb {
     let db = TestDb::create_migrated().await;
@@ -421,4 +422,50 @@ async fn commands_too_large_to_answer_never_block_their_partition() {
         assert!(original > 1_000_000, "{original}");
     }
     worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batch_lookup_works_behind_a_transaction_pooler() {
+    let db = seeded_db().await;
+    let Some(topics) = Topics::create(3).await else {
+        return;
+    };
+    // Two server connections behind PgBouncer in transaction mode.
+    let Some(bouncer) = PgBouncer::start(2) else {
+        return;
+    };
+    let database = userlib::config::MigrateConfig::from_vars([
+        ("DATABASE_URL".into(), bouncer.url(&db.name)),
+        ("DATABASE_POOLER".into(), "transaction".into()),
+        ("MIGRATION_DATABASE_URL".into(), db.url()),
+    ])
+    .unwrap()
+    .database;
+    let worker = InProcessWorker::start_with(database, topics.settings());
+    let users = ["user_paid", "user_nocus", "user_nocard", "user_ghost"];
+    let mut expected = Vec::new();
+    for round in 0..25 {
+        for user in users {
+            let correlation_id = format!("c-{round}-{user}");
+            topics.send_command(&correlation_id, user).await;
+            expected.push(correlation_id);
+        }
+    }
+    let replies = topics.replies_for(&expected, WAIT).await;
+    assert_eq!(replies.len(), expected.len());
+    for reply in &replies {
+        let body = reply.json();
+        let want = if body["payload"]["user_id"] == "user_paid" {
+            "user.payment_info_retrieved"
+        } else {
+            "user.payment_info_failed"
+        };
+        assert_eq!(body["type"], want, "{body}");
+    }
+    worker.stop().await;
+    assert!(
+        !bouncer.log().contains("prepared statement"),
+        "{}",
+        bouncer.log()
+    );
 }

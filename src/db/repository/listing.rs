@@ -41,8 +41,7 @@ impl Repository {
         let after = after.map_or(String::new(), |a| a.as_str().to_owned());
         self.deadline(async move {
             let client = self.pool.get().await?;
-            let stmt = client.prepare_cached(USER_IDS_ALL).await?;
-            let rows = client.query_raw(&stmt, [after]).await?;
+            let rows = sql::query_stream(&client, self.pooler, &USER_IDS_ALL, &[&after]).await?;
             // The closure owns the pooled connection: it goes back to the pool only
             // when the stream is dropped.
             let stream = rows.map(move |row| {

@@ -1,8 +1,8 @@
 //! The repository: all access to our tables, one file per area (`profiles`,
 //! `stripe_keys`, `cards`, `listing`), every SQL statement in `statements.rs`.
 //! Each operation goes through [`Repository::execute`] / `query` / `query_opt`:
-//! a pooled connection, the statement prepared once per connection, and the
-//! whole of it under `DATABASE_TIMEOUT_MS`.
+//! a pooled connection, the statement sent as `DATABASE_POOLER` requires
+//! (`db/sql.rs`), and the whole of it under `DATABASE_TIMEOUT_MS`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -17,8 +17,9 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::shared::SharedReads;
+use super::sql::{self, Sql};
 use super::{Conflict, DbError, TimedOut};
-use crate::config::DatabaseSettings;
+use crate::config::{DatabaseSettings, Pooler};
 use crate::domain::{
     CardDetails, ClerkUserId, ConnectAccountId, NewTempUser, PaymentRef, ProfileUpdate, Rating,
     RatingKind, StoredCard, User,
@@ -75,6 +76,7 @@ pub type UserIdStream = Pin<Box<dyn Stream<Item = Result<String, DbError>> + Sen
 #[derive(Clone)]
 pub struct Repository {
     pool: Pool,
+    pooler: Pooler,
     timeout: Duration,
     /// The hot primary-key read, pipelined on shared clients (see `shared.rs`).
     user_reads: Arc<SharedReads>,
@@ -91,10 +93,12 @@ impl Repository {
         let pg = settings.pg_config();
         Self {
             pool,
+            pooler: settings.pooler,
             timeout: settings.timeout,
             user_reads: Arc::new(SharedReads::new(
                 pg,
                 settings.tls_connector(),
+                settings.pooler,
                 SELECT_USER,
                 settings.shared_read_clients,
             )),
@@ -113,6 +117,11 @@ impl Repository {
 
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// How statements must be sent (see `db/sql.rs`).
+    pub(in crate::db) fn pooler(&self) -> Pooler {
+        self.pooler
     }
 
     /// The pool's state for the `/metrics` gauges.
@@ -158,31 +167,29 @@ impl Repository {
         .await
     }
 
-    /// Runs `sql` on a pooled connection (prepared once per connection) under
-    /// the deadline; `true` when it touched a row.
-    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<bool, DbError> {
+    /// Runs `stmt` on a pooled connection under the deadline; `true` when it
+    /// touched a row.
+    async fn execute(&self, stmt: Sql, params: &[&(dyn ToSql + Sync)]) -> Result<bool, DbError> {
         self.deadline(async {
             let client = self.pool.get().await?;
-            let stmt = client.prepare_cached(sql).await?;
-            Ok(client.execute(&stmt, params).await? > 0)
+            Ok(sql::execute(&client, self.pooler, &stmt, params).await? > 0)
         })
         .await
     }
 
-    /// Like [`Repository::execute`], for the rows `sql` returns.
-    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, DbError> {
+    /// Like [`Repository::execute`], for the rows `stmt` returns.
+    async fn query(&self, stmt: Sql, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, DbError> {
         self.deadline(async {
             let client = self.pool.get().await?;
-            let stmt = client.prepare_cached(sql).await?;
-            Ok(client.query(&stmt, params).await?)
+            Ok(sql::query(&client, self.pooler, &stmt, params).await?)
         })
         .await
     }
 
-    /// The first row `sql` returns, if any.
+    /// The first row `stmt` returns, if any.
     async fn query_opt(
         &self,
-        sql: &str,
+        sql: Sql,
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, DbError> {
         Ok(self.query(sql, params).await?.into_iter().next())
