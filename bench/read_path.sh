@@ -1,29 +1,47 @@
 #!/usr/bin/env bash
-# Read-path benchmark: GET /user/{id} through user-api versus the physical
-# ceiling, pgbench running the same primary-key SELECT on the same machine.
+# Read-path benchmark: GET /api/user/{id} through user-api versus the physical
+# ceiling, pgbench running the same primary-key SELECT on the same machine, in
+# the same run. Each credential kind, directly and through PgBouncer:
+#   none     AUTH_MODE=none
+#   service  a service token (SERVICE_TOKENS) on every request
+#   clerk    a real RS256 Clerk session token per user (minted from a local
+#            JWKS by examples/mint_tokens.rs), each user reading their own
+#            profile; clerk-nocache is the same with AUTH_TOKEN_CACHE_SIZE=0
 #
-#   bash bench/read_path.sh            # 64 connections, 20 s per run
-#   CONNS=128 DURATION=30 bash bench/read_path.sh
+#   bash bench/read_path.sh                     # 64 connections, 15 s per run
+#   AUTHS="clerk" PATHS="direct" DURATION=30 bash bench/read_path.sh
+#   TOKEN_MEMORY=1 bash bench/read_path.sh      # also: RSS with 100k live tokens
 #
-# Prints a markdown table (TPS / req/s, latency percentiles, ratio, peak RSS).
+# Prints a markdown table (req/s, ratio to the ceiling, p50/p99, peak RSS).
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 CONNS="${CONNS:-64}"
-DURATION="${DURATION:-20}"
+DURATION="${DURATION:-15}"
 USERS=10000
 POOL="${POOL:-8}"
 SHARED="${SHARED:-4}"
+AUTHS="${AUTHS:-none service clerk clerk-nocache}"
+PATHS="${PATHS:-direct pgbouncer}"
 DB=userlib_bench
 PORT="${PORT:-3901}"
 URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$DB"
+ISSUER="https://clerk.bench.local"
+SERVICE_TOKEN="svc_bench_token_0123456789abcdef"
 
 require_rust
 ensure_postgres
+ensure_pgbouncer
 command -v wrk >/dev/null || apt_install wrk
 command -v pgbench >/dev/null || apt_install postgresql-contrib
 
 cd "$ROOT"
-cargo build --release --quiet --bin user-api
+cargo build --release --quiet --bin user-api --example mint_tokens
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB"
 createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
 DATABASE_URL="$URL" RUST_LOG=warn ./target/release/user-api migrate
@@ -36,42 +54,144 @@ psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "
   FROM generate_series(1, $USERS) AS i;"
 psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "VACUUM ANALYZE users"
 
+# Clerk's stand-in: a key, its JWKS served over HTTP, a token per user.
+./target/release/examples/mint_tokens "$WORK/clerk" "$USERS" "$ISSUER"
+JWKS_PORT="$(free_port)"
+python3 -m http.server --bind 127.0.0.1 --directory "$WORK/clerk" "$JWKS_PORT" >/dev/null 2>&1 &
+PIDS+=($!)
+
+# PgBouncer in transaction mode with as many server connections as the app
+# would open directly (pool + shared read clients).
+if [[ " $PATHS " == *" pgbouncer "* ]]; then
+  BOUNCER_PORT="$(free_port)"
+  mkdir -p "$WORK/pgbouncer"
+  printf '"%s" ""\n' "$PG_USER" >"$WORK/pgbouncer/users.txt"
+  cat >"$WORK/pgbouncer/pgbouncer.ini" <<INI
+[databases]
+* = host=$PG_HOST port=$PG_PORT user=$PG_USER
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $WORK/pgbouncer/users.txt
+pool_mode = transaction
+default_pool_size = $((POOL + SHARED))
+max_client_conn = 1000
+logfile = $WORK/pgbouncer/log
+pidfile = $WORK/pgbouncer/pid
+INI
+  as_user=()
+  if [ "$(id -u)" = 0 ]; then chown -R postgres "$WORK/pgbouncer"; chmod 755 "$WORK"; as_user=(-u postgres); fi
+  "$PGBOUNCER" "${as_user[@]}" "$WORK/pgbouncer/pgbouncer.ini" >/dev/null 2>&1 &
+  PIDS+=($!)
+  wait_for_port 127.0.0.1 "$BOUNCER_PORT" || die "pgbouncer did not start"
+fi
+
 log "ceiling: pgbench, $CONNS clients, ${DURATION}s"
 pg_out="$(pgbench -n -M prepared -c "$CONNS" -j 2 -T "$DURATION" -f bench/get_user.sql \
   -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB" 2>&1)"
 pg_tps="$(printf '%s\n' "$pg_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)"
-pg_lat="$(printf '%s\n' "$pg_out" | sed -n 's/^latency average = \(.*\)$/\1/p')"
+bouncer_row=""
+if [ -n "${BOUNCER_PORT:-}" ]; then
+  # For reference: what PgBouncer itself costs (unnamed statements, as the app sends them).
+  log "reference: pgbench through PgBouncer, $CONNS clients, ${DURATION}s"
+  pb_out="$(pgbench -n -M extended -c "$CONNS" -j 2 -T "$DURATION" -f bench/get_user.sql \
+    -h 127.0.0.1 -p "$BOUNCER_PORT" -U "$PG_USER" "$DB" 2>&1)"
+  pb_tps="$(printf '%s\n' "$pb_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)"
+  bouncer_row="| pgbench (reference) | pgbouncer | ${pb_tps} | $(awk -v a="$pb_tps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}') | | | |"$'\n'
+fi
 
-log "user-api: wrk, $CONNS connections, ${DURATION}s, pool $POOL"
-DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" DATABASE_SHARED_READ_CLIENTS="$SHARED" AUTH_MODE=none \
-  RUST_LOG="warn,warp::server=off" \
-  MIGRATE_ON_START=false ./target/release/user-api &
-api_pid=$!
-trap 'kill "$api_pid" 2>/dev/null || true' EXIT
-for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.2; done
-# Warm-up: fill the pool and the statement caches.
-BENCH_USERS=$USERS wrk -t2 -c"$CONNS" -d3s -s bench/get_user.lua "http://127.0.0.1:$PORT" >/dev/null
-wrk_out="$(BENCH_USERS=$USERS wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/get_user.lua \
-  "http://127.0.0.1:$PORT")"
-rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")"
-kill -TERM "$api_pid"; wait "$api_pid" || true; trap - EXIT
+# start_api AUTH PATH: starts user-api, sets API_PID.
+start_api() {
+  local auth=$1 path=$2 env=()
+  case "$path" in
+    direct) env+=(DATABASE_URL="$URL") ;;
+    pgbouncer) env+=(DATABASE_URL="postgres://$PG_USER@127.0.0.1:$BOUNCER_PORT/$DB"
+                     DATABASE_POOLER=transaction MIGRATION_DATABASE_URL="$URL") ;;
+  esac
+  case "$auth" in
+    none) env+=(AUTH_MODE=none) ;;
+    *) env+=(AUTH_MODE=clerk CLERK_ISSUER="$ISSUER" SERVICE_TOKENS="$SERVICE_TOKEN"
+             CLERK_JWKS_URL="http://127.0.0.1:$JWKS_PORT/.well-known/jwks.json") ;;
+  esac
+  [ "$auth" = clerk-nocache ] && env+=(AUTH_TOKEN_CACHE_SIZE=0)
+  env "${env[@]}" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" \
+    DATABASE_SHARED_READ_CLIENTS="$SHARED" RUST_LOG="warn,warp=off" \
+    MIGRATE_ON_START=false ./target/release/user-api &
+  API_PID=$!
+  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.2; done
+}
 
-rps="$(printf '%s\n' "$wrk_out" | awk '/Requests\/sec/ {print $2}')"
-p50="$(printf '%s\n' "$wrk_out" | awk '$1=="50%" {print $2}')"
-p99="$(printf '%s\n' "$wrk_out" | awk '$1=="99%" {print $2}')"
-errors="$(printf '%s\n' "$wrk_out" | grep -E 'Non-2xx|Socket errors' || echo none)"
-ratio="$(awk -v a="$rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')"
+wrk_env() {
+  case "$1" in
+    none) echo "BENCH_USERS=$USERS" ;;
+    service) echo "BENCH_BEARER=$SERVICE_TOKEN" ;;
+    clerk*) echo "BENCH_TOKENS=$WORK/clerk/tokens.txt" ;;
+  esac
+}
+
+rows=""
+for path in $PATHS; do
+  for auth in $AUTHS; do
+    log "user-api: $auth, $path: wrk, $CONNS connections, ${DURATION}s"
+    start_api "$auth" "$path"
+    # Warm-up: fill the pool, the statement caches and (clerk) the token cache:
+    # the steady state of a browser, which sends one token for its minute.
+    env $(wrk_env "$auth") wrk -t2 -c"$CONNS" -d3s -s bench/get_user.lua "http://127.0.0.1:$PORT" >/dev/null
+    if [ "$auth" = clerk ]; then
+      for _ in $(seq 1 20); do
+        cached="$(curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^auth_token_cache_entries/ {print int($2)}')"
+        [ "${cached:-0}" -ge "$USERS" ] && break
+        env $(wrk_env "$auth") wrk -t2 -c"$CONNS" -d1s -s bench/get_user.lua "http://127.0.0.1:$PORT" >/dev/null
+      done
+    fi
+    out="$(env $(wrk_env "$auth") wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/get_user.lua \
+      "http://127.0.0.1:$PORT")"
+    rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$API_PID/status")"
+    kill -TERM "$API_PID"; wait "$API_PID" || true
+    rps="$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')"
+    p50="$(printf '%s\n' "$out" | awk '$1=="50%" {print $2}')"
+    p99="$(printf '%s\n' "$out" | awk '$1=="99%" {print $2}')"
+    errors="$(printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' | tr -s ' ' | paste -sd ';' || true)"
+    ratio="$(awk -v a="$rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')"
+    rows+="| $auth | $path | ${rps} | **${ratio}** | ${p50} / ${p99} | $((rss_kb / 1024)) MiB | ${errors:-none} |"$'\n'
+  done
+done
+
+memory=""
+if [ -n "${TOKEN_MEMORY:-}" ]; then
+  # 100k distinct live tokens (ids beyond the seeded users answer 404; the
+  # token is verified and remembered all the same).
+  log "token memory: 100k distinct Clerk tokens"
+  ./target/release/examples/mint_tokens "$WORK/clerk100k" 100000 "$ISSUER"
+  cp "$WORK/clerk/.well-known/jwks.json" "$WORK/clerk-orig-jwks.json"
+  cp "$WORK/clerk100k/.well-known/jwks.json" "$WORK/clerk/.well-known/jwks.json"
+  start_api clerk direct
+  curl -fs -H "Authorization: Bearer $SERVICE_TOKEN" "http://127.0.0.1:$PORT/api/user/u1" >/dev/null
+  before_kb="$(awk '/VmRSS/ {print $2}' "/proc/$API_PID/status")"
+  BENCH_TOKENS="$WORK/clerk100k/tokens.txt" wrk -t2 -c"$CONNS" -d120s -s bench/get_user.lua \
+    "http://127.0.0.1:$PORT" >/dev/null &
+  wrk_pid=$!
+  entries=0
+  for _ in $(seq 1 120); do
+    sleep 1
+    entries="$(curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^auth_token_cache_entries/ {print int($2)}')"
+    [ "${entries:-0}" -ge 99000 ] && break
+  done
+  kill "$wrk_pid" 2>/dev/null || true; wait "$wrk_pid" 2>/dev/null || true
+  after_kb="$(awk '/VmRSS/ {print $2}' "/proc/$API_PID/status")"
+  kill -TERM "$API_PID"; wait "$API_PID" || true
+  cp "$WORK/clerk-orig-jwks.json" "$WORK/clerk/.well-known/jwks.json"
+  memory="| verified-token cache | ${entries} entries: RSS $((before_kb / 1024)) → $((after_kb / 1024)) MiB, $(( (after_kb - before_kb) * 1024 / (entries > 0 ? entries : 1) )) bytes per token |"
+fi
 
 cat <<TABLE
 
-| what | value |
-|---|---|
-| machine | $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB |
-| connections | $CONNS (pool $POOL, shared read clients $SHARED) |
-| pgbench ceiling (same SELECT, prepared) | ${pg_tps} TPS, avg ${pg_lat} |
-| user-api GET /api/user/{id} | ${rps} req/s |
-| ratio | ${ratio} |
-| latency p50 / p99 | ${p50} / ${p99} |
-| peak RSS (VmHWM) | $((rss_kb / 1024)) MiB |
-| errors | ${errors} |
+$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $CONNS connections; pool $POOL + $SHARED shared read clients; ${DURATION} s per run.
+pgbench ceiling (same SELECT, prepared, direct): **${pg_tps} TPS**.
+
+| credentials | path | req/s | ratio to ceiling | p50 / p99 | peak RSS | errors |
+|---|---|---|---|---|---|---|
+${rows}${bouncer_row}${memory}
 TABLE

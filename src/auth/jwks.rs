@@ -7,6 +7,7 @@
 //! so the first load does not use up the refetch a key rotation may need.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::DecodingKey;
@@ -18,6 +19,8 @@ pub struct JwksCache {
     http: reqwest::Client,
     min_refetch_interval: Duration,
     keys: RwLock<HashMap<String, DecodingKey>>,
+    /// Bumped each time a fetched key set replaces the cached one.
+    generation: AtomicU64,
     /// Serialises fetches and remembers when each kind was last tried.
     attempts: Mutex<Attempts>,
 }
@@ -43,8 +46,13 @@ impl JwksCache {
                 .expect("a client with a timeout builds"),
             min_refetch_interval,
             keys: RwLock::new(HashMap::new()),
+            generation: AtomicU64::new(0),
             attempts: Mutex::new(Attempts::default()),
         }
+    }
+
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     pub async fn key(&self, kid: &str) -> Option<DecodingKey> {
@@ -72,7 +80,16 @@ impl JwksCache {
         match self.fetch().await {
             Ok(fresh) if !fresh.is_empty() => {
                 tracing::info!(keys = fresh.len(), "Clerk signing keys refreshed");
-                *self.keys.write().await = fresh;
+                let mut keys = self.keys.write().await;
+                // Only a different set of key ids is a new generation: a
+                // refetch forced by a forged `kid` must not flush every
+                // verified token (and make each cost an RSA check again).
+                let changed =
+                    keys.len() != fresh.len() || fresh.keys().any(|kid| !keys.contains_key(kid));
+                *keys = fresh;
+                if changed {
+                    self.generation.fetch_add(1, Ordering::Release);
+                }
             }
             Ok(_) => tracing::warn!("Clerk JWKS had no usable RSA keys; keeping the cached ones"),
             Err(e) => {

@@ -7,6 +7,7 @@
 //! than "invalid token" to the client; the reason is logged at debug level.
 
 mod jwks;
+mod verified;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -74,6 +75,7 @@ pub enum AuthSetupError {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    exp: u64,
     azp: Option<String>,
     /// Every other claim; the email one is looked up by its configured name.
     #[serde(flatten)]
@@ -94,6 +96,7 @@ struct Inner {
 
 struct Clerk {
     keys: Keys,
+    verified: verified::VerifiedTokens,
     validation: Validation,
     authorized_parties: Vec<String>,
     email_claim: String,
@@ -102,6 +105,17 @@ struct Clerk {
 enum Keys {
     Static(DecodingKey),
     Jwks(jwks::JwksCache),
+}
+
+impl Keys {
+    /// Changes whenever the key set does (verified tokens of an older one are
+    /// not trusted from the cache).
+    fn generation(&self) -> u64 {
+        match self {
+            Keys::Static(_) => 0,
+            Keys::Jwks(cache) => cache.generation(),
+        }
+    }
 }
 
 /// Clock skew tolerated on `exp` and `nbf`.
@@ -146,14 +160,28 @@ impl Authenticator {
         if bool::from(is_service) {
             return Ok(Caller::Service);
         }
-        clerk
-            .verify(token)
-            .await
-            .map(Caller::User)
-            .map_err(|reason| {
+        let generation = clerk.keys.generation();
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(user) = clerk.verified.get(&presented, generation, now) {
+            metrics::counter!(crate::metrics::AUTH_TOKENS, "result" => "remembered").increment(1);
+            return Ok(Caller::User(user));
+        }
+        match clerk.verify(token).await {
+            Ok((user, exp)) => {
+                metrics::counter!(crate::metrics::AUTH_TOKENS, "result" => "verified").increment(1);
+                // Valid until `exp` plus the leeway `decode` allowed it.
+                let until = exp.saturating_add(LEEWAY_SECS);
+                clerk
+                    .verified
+                    .insert(presented, user.clone(), until, generation);
+                Ok(Caller::User(user))
+            }
+            Err(reason) => {
+                metrics::counter!(crate::metrics::AUTH_TOKENS, "result" => "rejected").increment(1);
                 tracing::debug!(reason, "token rejected");
-                AuthError::Invalid
-            })
+                Err(AuthError::Invalid)
+            }
+        }
     }
 }
 
@@ -179,13 +207,15 @@ impl Clerk {
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
         Ok(Self {
             keys,
+            verified: verified::VerifiedTokens::new(settings.token_cache_size),
             validation,
             authorized_parties: settings.authorized_parties.clone(),
             email_claim: settings.email_claim.clone(),
         })
     }
 
-    async fn verify(&self, token: &str) -> Result<SignedIn, &'static str> {
+    /// The user a token proves, and its `exp`.
+    async fn verify(&self, token: &str) -> Result<(SignedIn, u64), &'static str> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| "malformed")?;
         if header.alg != Algorithm::RS256 {
             return Err("algorithm is not RS256");
@@ -215,7 +245,7 @@ impl Clerk {
             .get(&self.email_claim)
             .and_then(|v| v.as_str())
             .and_then(|e| Email::parse(e).ok());
-        Ok(SignedIn { id, email })
+        Ok((SignedIn { id, email }, data.claims.exp))
     }
 }
 

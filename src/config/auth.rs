@@ -21,6 +21,7 @@ pub(super) struct RawAuth {
     clerk_webhook_secret: Option<SecretString>,
     stripe_webhook_secret: Option<SecretString>,
     cors_allowed_origins: Option<String>,
+    auth_token_cache_size: Option<usize>,
 }
 
 /// Where Clerk's public keys come from.
@@ -41,6 +42,9 @@ pub struct ClerkSettings {
     pub authorized_parties: Vec<String>,
     /// The session-token claim holding the user's verified email.
     pub email_claim: String,
+    /// Verified session tokens remembered until they expire
+    /// (`AUTH_TOKEN_CACHE_SIZE`; 0 verifies every request).
+    pub token_cache_size: usize,
 }
 
 /// Who may call the API, and the secrets of the signed webhooks.
@@ -95,6 +99,9 @@ impl AuthSettings {
                         .clerk_email_claim
                         .filter(|c| !c.trim().is_empty())
                         .unwrap_or_else(|| "email".into()),
+                    // A live Clerk session token for each of 100k active
+                    // users at about 250 bytes each (bench/read_path.sh).
+                    token_cache_size: raw.auth_token_cache_size.unwrap_or(100_000),
                 })
             }
             other => return Err(invalid("AUTH_MODE", "'clerk' or 'none'", other)),

@@ -709,3 +709,63 @@ async fn a_signed_in_user_gets_the_email_clerk_verified_not_the_body_s() {
         "victim@example.com"
     );
 }
+
+/// A token is verified once and then remembered (src/auth/verified.rs); these
+/// pin what the memory must never change: expiry and key rotation still apply.
+#[tokio::test]
+async fn a_remembered_token_still_expires() {
+    let (app, _jwks) = app().await;
+    seed(&app).await;
+    // `exp` one second ahead: with the 5 s leeway, accepted for about 6 s.
+    let mut claims = clerk::claims(ME);
+    claims["exp"] = json!(clerk::now() + 1);
+    let token = clerk::sign(&claims, "k1", &clerk::keys().0);
+    let get = || {
+        app.http
+            .get(app.url(&format!("/user/{ME}")))
+            .bearer_auth(&token)
+            .send()
+    };
+    assert_eq!(get().await.unwrap().status(), 200);
+    assert_eq!(get().await.unwrap().status(), 200, "remembered");
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    assert_eq!(
+        get().await.unwrap().status(),
+        401,
+        "expired, remembered or not"
+    );
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_dropped_when_clerk_rotates_its_keys() {
+    let (app, jwks) = app().await;
+    seed(&app).await;
+    let old = clerk::token(ME);
+    let get = |token: String| {
+        app.http
+            .get(app.url(&format!("/user/{ME}")))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(get(old.clone()).await.unwrap().status(), 200);
+    // Clerk rotates: only "k2" is published from now on.
+    jwks.reset().await;
+    wiremock::Mock::given(wiremock::matchers::path("/.well-known/jwks.json"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"keys": [clerk::jwk("k2", &clerk::keys().1)]})),
+        )
+        .mount(&jwks)
+        .await;
+    let new = clerk::sign(&clerk::claims(ME), "k2", &clerk::keys().1);
+    assert_eq!(
+        get(new).await.unwrap().status(),
+        200,
+        "the new key is fetched"
+    );
+    assert_eq!(
+        get(old).await.unwrap().status(),
+        401,
+        "a token of the retired key is not honoured from memory"
+    );
+}
