@@ -49,3 +49,14 @@ pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, DbError> {
     let report = report.map_err(|e| DbError::Internal(e.into()))?;
     Ok(report.applied_migrations().len())
 }
+
+/// The newest migration this binary carries: a database below it is not ready
+/// for this release (`/ready` answers 503 until the migration Job has run).
+pub fn latest_version() -> i64 {
+    migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}

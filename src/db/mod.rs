@@ -13,7 +13,7 @@ mod sql;
 
 pub use import::Imported;
 
-pub use migrations::migrate;
+pub use migrations::{latest_version, migrate};
 pub use pool::build_pool;
 pub use repository::{CardRemoval, ClaimedKey, Repository, StripeIds, StripeObject, UserIdStream};
 

@@ -65,6 +65,20 @@ impl SharedReads {
         Ok(reader.statement.query_opt(&reader.client, params).await?)
     }
 
+    /// Runs another, rarely used statement on the next shared client, unnamed
+    /// (readiness's schema check: it must not wait for the pool either).
+    pub async fn query_unprepared(
+        &self,
+        sql: &Sql,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, DbError> {
+        let reader = self.reader().await?;
+        Ok(reader
+            .client
+            .query_typed(sql.text, &sql.typed(params))
+            .await?)
+    }
+
     async fn reader(&self) -> Result<Arc<Reader>, DbError> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
         if let Some(r) = self.live(i) {

@@ -28,7 +28,10 @@ impl Sql {
         Self { text, types }
     }
 
-    fn typed<'a>(&self, params: &[&'a (dyn ToSql + Sync)]) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
+    pub fn typed<'a>(
+        &self,
+        params: &[&'a (dyn ToSql + Sync)],
+    ) -> Vec<(&'a (dyn ToSql + Sync), Type)> {
         debug_assert_eq!(params.len(), self.types.len(), "{}", self.text);
         params
             .iter()

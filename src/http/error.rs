@@ -135,6 +135,10 @@ fn service_status(e: &ServiceError) -> (StatusCode, Cow<'_, str>) {
             S::SERVICE_UNAVAILABLE,
             "Service temporarily unavailable, please try again".into(),
         ),
+        E::SchemaBehind { .. } => (
+            S::SERVICE_UNAVAILABLE,
+            "Database schema is older than this release".into(),
+        ),
         E::Internal(_) => (S::INTERNAL_SERVER_ERROR, "Internal server error".into()),
     }
 }

@@ -41,6 +41,10 @@ pub enum ServiceError {
     /// The database is unreachable right now; the same call may succeed later.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] Cause),
+    /// The database's schema is older than this release's migrations: not
+    /// ready until the migration Job has run.
+    #[error("database schema version {database} is older than this release's {release}")]
+    SchemaBehind { database: i64, release: i64 },
     /// A bug or a schema mismatch.
     #[error("internal error: {0}")]
     Internal(#[source] Cause),

@@ -55,6 +55,16 @@ pub struct UserService {
     payments: Arc<dyn PaymentsGateway>,
     /// The last readiness probe.
     ready: tokio::sync::Mutex<Option<ReadyProbe>>,
+    /// The schema has been seen at this release's migrations (it never goes
+    /// back, so it is not looked at again).
+    schema_current: std::sync::atomic::AtomicBool,
+}
+
+/// Why a readiness probe failed (kept for the probes that share it).
+#[derive(Debug, Clone)]
+enum NotReady {
+    Unreachable(String),
+    SchemaBehind { database: i64, release: i64 },
 }
 
 /// A readiness probe's result, shared by the probes that follow it.
@@ -62,7 +72,7 @@ struct ReadyProbe {
     at: Instant,
     /// `Repository::reachability_seen` right after it ran.
     seen: (u64, u64),
-    outcome: std::result::Result<(), String>,
+    outcome: std::result::Result<(), NotReady>,
 }
 
 /// How long one readiness probe answers for everyone: short enough that
@@ -75,10 +85,13 @@ impl UserService {
             repo,
             payments,
             ready: tokio::sync::Mutex::new(None),
+            schema_current: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    /// Readiness: can we reach the database now? `/ready` is unauthenticated,
+    /// Readiness: can we reach the database now, and does its schema have
+    /// this release's migrations (a pod of a new release must not take traffic
+    /// before the migration Job has run)? `/ready` is unauthenticated,
     /// so its callers share one probe per [`READY_TTL`]: concurrent callers
     /// wait for the one probe in flight instead of each starting their own.
     /// A cached "ready" stands only while no operation has since found the
@@ -100,7 +113,7 @@ impl UserService {
         let outcome = match fresh {
             Some(outcome) => outcome,
             None => {
-                let outcome = self.repo.ping().await.map_err(|e| e.to_string());
+                let outcome = self.probe().await;
                 *last = Some(ReadyProbe {
                     at: Instant::now(),
                     seen: self.repo.reachability_seen(),
@@ -109,7 +122,27 @@ impl UserService {
                 outcome
             }
         };
-        outcome.map_err(|e| ServiceError::Unavailable(e.into()))
+        outcome.map_err(|e| match e {
+            NotReady::Unreachable(e) => ServiceError::Unavailable(e.into()),
+            NotReady::SchemaBehind { database, release } => {
+                ServiceError::SchemaBehind { database, release }
+            }
+        })
+    }
+
+    async fn probe(&self) -> std::result::Result<(), NotReady> {
+        use std::sync::atomic::Ordering;
+        let unreachable = |e: crate::db::DbError| NotReady::Unreachable(e.to_string());
+        self.repo.ping().await.map_err(unreachable)?;
+        if !self.schema_current.load(Ordering::Relaxed) {
+            let database = self.repo.schema_version().await.map_err(unreachable)?;
+            let release = crate::db::latest_version();
+            if database < release {
+                return Err(NotReady::SchemaBehind { database, release });
+            }
+            self.schema_current.store(true, Ordering::Relaxed);
+        }
+        Ok(())
     }
 
     /// The connection pool's state, for `/metrics`.

@@ -123,8 +123,13 @@ impl Worker {
     /// Waits (logging) for the database, then checks the broker has our topics.
     /// `Ok(false)` when shut down while waiting.
     async fn wait_until_ready(&self, shutdown: &CancellationToken) -> Result<bool, WorkerError> {
+        // Waiting for dependencies is not being stuck: the heartbeat ticks, so
+        // liveness holds (and the pod is not restarted) while readiness says 503.
         let mut backoff = FIRST_BACKOFF;
-        while let Err(e) = self.service.check_ready().await {
+        while let Err(e) = {
+            self.heartbeat.tick();
+            self.service.check_ready().await
+        } {
             tracing::warn!(error = %e, retry_in = ?backoff, "waiting for the database");
             if sleep_or_cancelled(backoff, shutdown).await {
                 return Ok(false);
@@ -138,6 +143,7 @@ impl Worker {
         ];
         let mut backoff = FIRST_BACKOFF;
         loop {
+            self.heartbeat.tick();
             let consumer = self.consumer.clone();
             let names = topics.clone();
             let checked = tokio::task::spawn_blocking(move || {

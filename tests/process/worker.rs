@@ -287,6 +287,26 @@ async fn start_up_waits_for_broker_and_database_and_names_missing_topics() {
             .wait_for_log("waiting for the database", Duration::from_secs(10))
             .await
     );
+    // Liveness is "the process is not stuck", readiness "it can work": a
+    // worker waiting for its database must not be restarted by its probes.
+    let addr = waiting
+        .logs()
+        .lines()
+        .filter(|l| l.contains("worker probes and metrics listening"))
+        .find_map(|l| {
+            let line: serde_json::Value = serde_json::from_str(l).ok()?;
+            line["fields"]["addr"].as_str().map(String::from)
+        })
+        .expect("the probe address is logged");
+    for _ in 0..3 {
+        let health = reqwest::get(format!("http://{addr}/health")).await.unwrap();
+        let ready = reqwest::get(format!("http://{addr}/ready")).await.unwrap();
+        assert_eq!(
+            (health.status().as_u16(), ready.status().as_u16()),
+            (200, 503)
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
     waiting.signal("-TERM");
     assert_eq!(
         wait_exit(&mut waiting, Duration::from_secs(15)).await,

@@ -159,6 +159,27 @@ impl Repository {
         .await
     }
 
+    /// The newest migration applied to the database (0 before any). On the
+    /// shared clients, like [`Repository::ping`]: readiness never waits for
+    /// the pool.
+    pub async fn schema_version(&self) -> Result<i64, DbError> {
+        let rows = self
+            .deadline(self.user_reads.query_unprepared(&SCHEMA_VERSION, &[]))
+            .await;
+        match rows {
+            Ok(rows) => Ok(rows.first().map_or(0, |r| r.get(0))),
+            Err(DbError::Internal(cause))
+                if cause
+                    .downcast_ref::<tokio_postgres::Error>()
+                    .and_then(|e| e.code())
+                    == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) =>
+            {
+                Ok(0)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn find_user(&self, id: &ClerkUserId) -> Result<Option<User>, DbError> {
         self.deadline(async {
             let row = self.user_reads.query_opt(&[&id.as_str()]).await?;

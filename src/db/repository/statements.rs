@@ -217,6 +217,12 @@ pub(super) const DELETE_WITH_TOMBSTONE: Sql = Sql::new(
     &[Type::TEXT, Type::TIMESTAMPTZ],
 );
 
+// refinery's history table; absent before the first migration.
+pub(super) const SCHEMA_VERSION: Sql = Sql::new(
+    "SELECT coalesce(max(version), 0)::int8 FROM refinery_schema_history",
+    &[],
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +256,7 @@ mod tests {
             CLERK_EVENT_STATE,
             STAMP_CLERK_EVENT,
             DELETE_WITH_TOMBSTONE,
+            SCHEMA_VERSION,
             crate::db::import::UPSERT_IMPORTED,
         ] {
             assert_eq!(highest_parameter(sql.text), sql.types.len(), "{}", sql.text);

@@ -6,6 +6,7 @@ use warp::reply::Response;
 
 use super::Service;
 use crate::http::render;
+use crate::service::ServiceError;
 
 pub async fn health() -> Response {
     #[derive(Serialize)]
@@ -35,12 +36,16 @@ pub async fn ready(svc: Service) -> Response {
         }),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
+            let message = match e {
+                ServiceError::SchemaBehind { .. } => "Database schema is older than this release",
+                _ => "Database unavailable",
+            };
             render::json(
                 StatusCode::SERVICE_UNAVAILABLE,
                 &Ready {
                     success: false,
                     status: "unavailable",
-                    message: Some("Database unavailable"),
+                    message: Some(message),
                 },
             )
         }
