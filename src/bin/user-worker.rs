@@ -1,6 +1,7 @@
 //! `user-worker`: read config → consume `user_commands` → produce `user_events`,
 //! until SIGTERM/SIGINT. `user-worker create-topics [PARTITIONS [REPLICATION]]`
-//! creates the topics (defaults 6 and 1) and exits.
+//! creates the topics (defaults: 6 partitions, 3 replicas or as many brokers
+//! as there are, if fewer) and exits.
 
 use std::process::ExitCode;
 
@@ -63,12 +64,12 @@ async fn run(config: WorkerConfig) -> anyhow::Result<()> {
 }
 
 async fn create_topics(config: WorkerConfig, args: &[String]) -> anyhow::Result<()> {
-    let number = |i: usize, default: i32| -> anyhow::Result<i32> {
+    let number = |i: usize| -> anyhow::Result<Option<i32>> {
         args.get(i)
             .map(|a| a.parse().with_context(|| format!("'{a}' is not a number")))
-            .unwrap_or(Ok(default))
+            .transpose()
     };
-    let created = worker::create_topics(&config.kafka, number(0, 6)?, number(1, 1)?)
+    let created = worker::create_topics(&config.kafka, number(0)?.unwrap_or(6), number(1)?)
         .await
         .context("creating topics failed")?;
     tracing::info!(?created, "topics ready");

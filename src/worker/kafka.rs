@@ -144,23 +144,33 @@ pub fn missing_topics(
 pub async fn create_topics(
     settings: &KafkaSettings,
     partitions: i32,
-    replication: i32,
+    replication: Option<i32>,
 ) -> KafkaResult<Vec<String>> {
     let admin: AdminClient<DefaultClientContext> =
         base_config(settings, KafkaClient::Both).create()?;
+    let replication = match replication {
+        Some(r) => r,
+        None => {
+            let brokers = admin
+                .inner()
+                .fetch_metadata(None, Duration::from_secs(10))?
+                .brokers()
+                .len();
+            (brokers as i32).clamp(1, 3)
+        }
+    };
+    // With three or more replicas, an acks=all write must reach two of them
+    // before it counts: one broker lost never loses an acknowledged command.
+    let min_insync = if replication >= 3 { "2" } else { "1" };
     let topics = [
-        NewTopic::new(
-            &settings.commands_topic,
-            partitions,
-            TopicReplication::Fixed(replication),
-        ),
-        NewTopic::new(
-            &settings.events_topic,
-            partitions,
-            TopicReplication::Fixed(replication),
-        ),
-        NewTopic::new(&settings.dlq_topic, 1, TopicReplication::Fixed(replication)),
-    ];
+        (settings.commands_topic.as_str(), partitions),
+        (settings.events_topic.as_str(), partitions),
+        (settings.dlq_topic.as_str(), 1),
+    ]
+    .map(|(name, partitions)| {
+        NewTopic::new(name, partitions, TopicReplication::Fixed(replication))
+            .set("min.insync.replicas", min_insync)
+    });
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin.create_topics(&topics, &options).await?;
     let mut created = Vec::new();

@@ -59,11 +59,13 @@ pub async fn run(config: &WorkerConfig, shutdown: CancellationToken) -> Result<(
 }
 
 /// Creates the commands, events and dead-letter topics where missing; returns
-/// the names it created.
+/// the names it created. Without a `replication`, three replicas (one broker
+/// lost loses no acknowledged command), or every broker when there are fewer
+/// (a development cluster of one).
 pub async fn create_topics(
     settings: &KafkaSettings,
     partitions: i32,
-    replication: i32,
+    replication: Option<i32>,
 ) -> Result<Vec<String>, WorkerError> {
     Ok(kafka::create_topics(settings, partitions, replication).await?)
 }

@@ -295,7 +295,7 @@ async fn start_up_waits_for_broker_and_database_and_names_missing_topics() {
         .filter(|l| l.contains("worker probes and metrics listening"))
         .find_map(|l| {
             let line: serde_json::Value = serde_json::from_str(l).ok()?;
-            line["fields"]["addr"].as_str().map(String::from)
+            line["addr"].as_str().map(String::from)
         })
         .expect("the probe address is logged");
     for _ in 0..3 {
@@ -312,4 +312,40 @@ async fn start_up_waits_for_broker_and_database_and_names_missing_topics() {
         wait_exit(&mut waiting, Duration::from_secs(15)).await,
         Some(0)
     );
+}
+
+/// `create-topics` without REPLICATION takes 3 replicas, or every broker when
+/// there are fewer: on the one-broker test cluster that is 1, and it succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_topics_fits_replication_to_the_cluster() {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    if Topics::create(1).await.is_none() {
+        return;
+    }
+    let name = format!("ct_{}", uuid::Uuid::new_v4().simple());
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_user-worker"))
+        .arg("create-topics")
+        .arg("2")
+        .env("KAFKA_BOOTSTRAP_SERVERS", crate::common::kafka::bootstrap())
+        .env("KAFKA_USER_COMMANDS_TOPIC", format!("{name}_cmd"))
+        .env("KAFKA_USER_EVENTS_TOPIC", format!("{name}_evt"))
+        .env("KAFKA_DLQ_TOPIC", format!("{name}_dlq"))
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let probe: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", crate::common::kafka::bootstrap())
+        .create()
+        .unwrap();
+    let metadata = probe
+        .fetch_metadata(Some(&format!("{name}_cmd")), Duration::from_secs(5))
+        .unwrap();
+    let topic = &metadata.topics()[0];
+    assert_eq!(topic.partitions().len(), 2);
+    assert_eq!(topic.partitions()[0].replicas().len(), 1);
 }

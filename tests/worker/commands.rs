@@ -469,3 +469,45 @@ async fn the_batch_lookup_works_behind_a_transaction_pooler() {
         bouncer.log()
     );
 }
+
+/// Managed Kafka often has producers compress with zstd; the worker must read
+/// such batches (librdkafka built with zstd) and answer them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zstd_compressed_commands_are_answered() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let db = seeded_db().await;
+    let Some(topics) = Topics::create(1).await else {
+        return;
+    };
+    let worker = InProcessWorker::start(&db.url(), topics.settings());
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", crate::common::kafka::bootstrap())
+        .set("compression.type", "zstd")
+        .set("linger.ms", "20")
+        .create()
+        .unwrap();
+    let expected: Vec<String> = (0..20).map(|i| format!("c-zstd-{i}")).collect();
+    for id in &expected {
+        let body = json!({"type": "get_payment_info", "correlation_id": id,
+                          "payload": {"user_id": "user_paid"}})
+        .to_string();
+        producer
+            .send(
+                FutureRecord::to(&topics.commands)
+                    .key("user_paid")
+                    .payload(&body),
+                Duration::from_secs(5),
+            )
+            .await
+            .map_err(|(e, _)| e)
+            .expect("zstd-compressed command sent");
+    }
+    let replies = topics.replies_for(&expected, WAIT).await;
+    assert_eq!(replies.len(), expected.len());
+    assert!(
+        replies
+            .iter()
+            .all(|r| r.json()["type"] == "user.payment_info_retrieved")
+    );
+    worker.stop().await;
+}
