@@ -4,11 +4,12 @@
 //!
 //! Arguments: WORKER_BINARY DATABASE_URL N USERS
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
@@ -18,26 +19,8 @@ async fn main() -> anyhow::Result<()> {
     let (binary, database_url) = (&args[1], &args[2]);
     let n: usize = args[3].parse()?;
     let users: usize = args[4].parse()?;
-    let bootstrap =
-        std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into());
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let (commands, events, dlq) = (
-        format!("bcmd_{id}"),
-        format!("bevt_{id}"),
-        format!("bdlq_{id}"),
-    );
-
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .create()?;
-    let topics = [
-        NewTopic::new(&commands, 6, TopicReplication::Fixed(1)),
-        NewTopic::new(&events, 6, TopicReplication::Fixed(1)),
-        NewTopic::new(&dlq, 1, TopicReplication::Fixed(1)),
-    ];
-    for r in admin.create_topics(&topics, &AdminOptions::new()).await? {
-        r.map_err(|(t, e)| anyhow::anyhow!("creating {t}: {e}"))?;
-    }
+    let bootstrap = common::bootstrap();
+    let (commands, events, dlq, id) = common::fresh_topics("b").await?;
 
     // The backlog: every 10th command asks for a user that does not exist.
     let producer: FutureProducer = ClientConfig::new()

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Saga reply latency: command → reply as an orchestrator sees it, at a fixed
+# offered rate, through user-worker and — the ceiling, in the same run —
+# through a trivial echo consumer on the same broker (the broker's own two
+# hops). Consumers ask the test broker not to hold fetches (fetch.wait.max.ms
+# 5): nisshi does not wake a waiting fetch early, real Kafka does.
+#
+#   bash bench/saga_latency.sh                  # 1 000 and 10 000 commands/s, 10 s each
+#   RATES="1000" SECONDS_PER_RUN=20 bash bench/saga_latency.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+RATES="${RATES:-1000 10000}"
+SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
+USERS=10000
+DB=userlib_saga_bench
+URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$DB"
+
+require_rust
+ensure_postgres
+ensure_broker
+trap stop_broker EXIT
+
+cd "$ROOT"
+cargo build --release --quiet --bins --example saga_latency
+dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB"
+createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
+DATABASE_URL="$URL" RUST_LOG=warn ./target/release/user-api migrate
+psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "
+  INSERT INTO users (clerk_user_id, email, stripe_customer_id, card_payment_method_id, card_brand,
+                     card_last4, card_exp_month, card_exp_year, card_updated_at)
+  SELECT 'u' || i, 'u' || i || '@example.com', 'cus_' || i, 'pm_' || i, 'visa', '4242', 12, 2030, now()
+  FROM generate_series(1, $USERS) AS i"
+
+rows=""
+for rate in $RATES; do
+  log "echo (broker two-hop ceiling) at $rate commands/s"
+  echo_json="$(./target/release/examples/saga_latency echo "$rate" "$SECONDS_PER_RUN" "$USERS")"
+  log "user-worker at $rate commands/s"
+  worker_json="$(./target/release/examples/saga_latency worker ./target/release/user-worker "$URL" \
+    "$rate" "$SECONDS_PER_RUN" "$USERS")"
+  rows+="$(python3 - "$echo_json" "$worker_json" <<'PY'
+import json, sys
+e, w = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(f"| {w['rate']} | {e['p50_ms']:.2f} / {e['p99_ms']:.2f} | {w['p50_ms']:.2f} / {w['p99_ms']:.2f} "
+      f"| **{w['p50_ms']/e['p50_ms']:.2f}× / {w['p99_ms']/e['p99_ms']:.2f}×** | {w['answered']} of {w['sent']} "
+      f"| {w['max_ms']:.1f} ms |")
+PY
+)"$'\n'
+done
+
+cat <<TABLE
+
+$(nproc) cores; broker nisshi, consumers fetch.wait.max.ms 5; ${SECONDS_PER_RUN} s per run after 2 s warm-up.
+Targets: p50 ≤ 1.5× and p99 ≤ 2× the echo's.
+
+| offered commands/s | echo p50 / p99 (ms) | user-worker p50 / p99 (ms) | ratio p50 / p99 | answered | worker max |
+|---|---|---|---|---|---|
+${rows}
+TABLE

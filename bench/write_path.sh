@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Write-path benchmark: the rating update and the profile sync of an existing
+# user through user-api, each next to pgbench running the same UPDATE / upsert
+# by key in the same run (64 connections, AUTH_MODE=none).
+#
+#   bash bench/write_path.sh                   # 15 s per run
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+CONNS="${CONNS:-64}"
+DURATION="${DURATION:-15}"
+USERS=10000
+DB=userlib_write_bench
+PORT="${PORT:-3902}"
+POOL="${POOL:-8}"
+URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$DB"
+
+require_rust
+ensure_postgres
+command -v wrk >/dev/null || apt_install wrk
+command -v pgbench >/dev/null || apt_install postgresql-contrib
+cd "$ROOT"
+cargo build --release --quiet --bin user-api
+dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB"
+createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
+DATABASE_URL="$URL" RUST_LOG=warn ./target/release/user-api migrate
+psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "
+  INSERT INTO users (clerk_user_id, email, first_name, last_name)
+  SELECT 'u' || i, 'u' || i || '@example.com', 'First' || i, 'Last' || i
+  FROM generate_series(1, $USERS) AS i"
+psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "VACUUM ANALYZE users"
+
+DATABASE_URL="$URL" DATABASE_POOL_SIZE="$POOL" LISTEN_ADDR="127.0.0.1:$PORT" AUTH_MODE=none RUST_LOG="warn,warp=off" \
+  MIGRATE_ON_START=false ./target/release/user-api &
+api_pid=$!
+trap 'kill "$api_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.2; done
+
+rows=""
+for kind in rating sync; do
+  log "$kind: pgbench ceiling, $CONNS clients, ${DURATION}s"
+  pg_out="$(pgbench -n -M prepared -c "$CONNS" -j 2 -T "$DURATION" -f "bench/write_$kind.sql" \
+    -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB" 2>&1)"
+  pg_tps="$(printf '%s\n' "$pg_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)"
+  log "$kind: user-api, wrk, $CONNS connections, ${DURATION}s"
+  BENCH_WRITE=$kind wrk -t2 -c"$CONNS" -d3s -s bench/write.lua "http://127.0.0.1:$PORT" >/dev/null
+  out="$(BENCH_WRITE=$kind wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/write.lua "http://127.0.0.1:$PORT")"
+  rps="$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')"
+  p50="$(printf '%s\n' "$out" | awk '$1=="50%" {print $2}')"
+  p99="$(printf '%s\n' "$out" | awk '$1=="99%" {print $2}')"
+  errors="$(printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' | tr -s ' ' | paste -sd ';' || true)"
+  ratio="$(awk -v a="$rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')"
+  rows+="| $kind | ${pg_tps} | ${rps} | **${ratio}** | ${p50} / ${p99} | ${errors:-none} |"$'\n'
+done
+rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")"
+
+cat <<TABLE
+
+$(nproc) cores; $CONNS connections (pool $POOL); ${DURATION} s per run; targets ≥ 0.75 of the ceiling, p99 ≤ 15 ms.
+
+| write | pgbench ceiling (TPS) | user-api (req/s) | ratio | p50 / p99 | errors |
+|---|---|---|---|---|---|
+${rows}
+user-api peak RSS: $((rss_kb / 1024)) MiB.
+TABLE

@@ -1,0 +1,213 @@
+//! Saga reply latency: what an orchestrator waits for. A probe produces
+//! `get_payment_info` commands at a fixed rate and times each reply (matched by
+//! its correlation id), either through `user-worker` or, for the ceiling,
+//! through a trivial echo consumer (consume, produce the same bytes back) on
+//! the same broker: the broker's own two hops. Run by `bench/saga_latency.sh`.
+//!
+//! Arguments: MODE (worker BINARY DATABASE_URL | echo) RATE SECONDS USERS
+//! Prints one JSON line: mode, rate, sent, answered, p50/p90/p99/max in ms.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientConfig;
+use rdkafka::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+/// The test broker does not wake waiting fetches early (real Kafka does):
+/// every consumer here, the worker's included, asks it not to wait long.
+const FETCH_WAIT_MS: &str = "5";
+const WARM_UP: Duration = Duration::from_secs(2);
+/// Producers send what a millisecond gathered in one request, as the worker's
+/// own producer does (linger.ms 2 there).
+const LINGER_MS: &str = "5";
+
+fn client(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap);
+    c
+}
+
+fn consumer(bootstrap: &str, group: &str, topic: &str) -> anyhow::Result<StreamConsumer> {
+    let c: StreamConsumer = client(bootstrap)
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("fetch.wait.max.ms", FETCH_WAIT_MS)
+        .set("enable.auto.commit", "true")
+        .create()?;
+    c.subscribe(&[topic])?;
+    Ok(c)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let mode = args[1].as_str();
+    let rest = if mode == "worker" {
+        &args[4..]
+    } else {
+        &args[2..]
+    };
+    let (rate, seconds, users): (u64, u64, usize) =
+        (rest[0].parse()?, rest[1].parse()?, rest[2].parse()?);
+    let bootstrap = common::bootstrap();
+    let (commands, events, dlq, id) = common::fresh_topics("l").await?;
+
+    // The service under test.
+    let mut child = None;
+    if mode == "worker" {
+        child = Some(
+            tokio::process::Command::new(&args[2])
+                .env("KAFKA_BOOTSTRAP_SERVERS", &bootstrap)
+                .env("KAFKA_USER_COMMANDS_TOPIC", &commands)
+                .env("KAFKA_USER_EVENTS_TOPIC", &events)
+                .env("KAFKA_DLQ_TOPIC", &dlq)
+                .env("KAFKA_USER_SERVICE_GROUP_ID", format!("lgrp_{id}"))
+                .env(
+                    "KAFKA_PROPERTIES",
+                    format!("consumer.fetch.wait.max.ms={FETCH_WAIT_MS}"),
+                )
+                .env("DATABASE_URL", &args[3])
+                .env("RUST_LOG", "warn")
+                .env("WORKER_HTTP_ADDR", "127.0.0.1:0")
+                .kill_on_drop(true)
+                .spawn()?,
+        );
+    } else {
+        let echo_in = consumer(&bootstrap, &format!("echo_{id}"), &commands)?;
+        let echo_out: FutureProducer = client(&bootstrap).set("linger.ms", LINGER_MS).create()?;
+        let events = events.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok(m) = echo_in.recv().await else {
+                    continue;
+                };
+                let (key, payload) = (m.key().map(<[u8]>::to_vec), m.payload().map(<[u8]>::to_vec));
+                let record = FutureRecord::to(&events)
+                    .key(key.as_deref().unwrap_or_default())
+                    .payload(payload.as_deref().unwrap_or_default());
+                let _ = echo_out.send_result(record);
+            }
+        });
+    }
+
+    // The orchestrator's side: replies keyed by correlation id.
+    // Correlation id → (sent at, counted: sent after the warm-up).
+    let sent_at: Arc<Mutex<HashMap<String, (Instant, bool)>>> = Arc::default();
+    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let replies = consumer(&bootstrap, &format!("probe_{id}"), &events)?;
+    {
+        let (sent_at, latencies) = (sent_at.clone(), latencies.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok(m) = replies.recv().await else {
+                    continue;
+                };
+                let now = Instant::now();
+                let Some(key) = m.key().and_then(|k| std::str::from_utf8(k).ok()) else {
+                    continue;
+                };
+                if let Some((at, true)) = sent_at.lock().unwrap().remove(key) {
+                    latencies
+                        .lock()
+                        .unwrap()
+                        .push((now - at).as_secs_f64() * 1000.0);
+                }
+            }
+        });
+    }
+    let producer: FutureProducer = client(&bootstrap).set("linger.ms", LINGER_MS).create()?;
+    // Wait until the service answers before the clock starts.
+    let ready_deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let key = format!("ready-{}", uuid::Uuid::new_v4().simple());
+        sent_at
+            .lock()
+            .unwrap()
+            .insert(key.clone(), (Instant::now(), false));
+        send(&producer, &commands, &key, "u1").await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if !sent_at.lock().unwrap().contains_key(&key) {
+            break;
+        }
+        anyhow::ensure!(Instant::now() < ready_deadline, "{mode} never answered");
+    }
+    // A fixed rate in 1 ms ticks; only commands sent after the warm-up count.
+    let per_tick = rate as f64 / 1000.0;
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let (mut owed, mut n, mut counted) = (0.0, 0u64, 0u64);
+    let mut measured_from = None;
+    while started.elapsed() < WARM_UP + Duration::from_secs(seconds) {
+        tick.tick().await;
+        owed += per_tick;
+        if measured_from.is_none() && started.elapsed() >= WARM_UP {
+            measured_from = Some(n);
+        }
+        while owed >= 1.0 {
+            owed -= 1.0;
+            n += 1;
+            let key = format!("c-{n}");
+            sent_at
+                .lock()
+                .unwrap()
+                .insert(key.clone(), (Instant::now(), measured_from.is_some()));
+            let user = format!("u{}", n as usize % users + 1);
+            let body = serde_json::json!({"type": "get_payment_info", "correlation_id": key,
+                "payload": {"user_id": user}})
+            .to_string();
+            // Keyed by the correlation id, so the echo's reply is matched the
+            // way the worker's is (it keys replies by correlation id).
+            producer
+                .send_result(FutureRecord::to(&commands).key(&key).payload(&body))
+                .map_err(|(e, _)| e)?;
+            if measured_from.is_some() {
+                counted += 1;
+            }
+        }
+    }
+    // Let the last replies arrive.
+    let settle = Instant::now();
+    let pending = || sent_at.lock().unwrap().values().filter(|(_, c)| *c).count();
+    while settle.elapsed() < Duration::from_secs(5) && pending() > 0 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut l = latencies.lock().unwrap().clone();
+    l.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "{}",
+        serde_json::json!({"mode": mode, "rate": rate, "sent": counted, "answered": l.len(),
+            "unanswered": pending(),
+            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": l.last()})
+    );
+    if let Some(mut c) = child {
+        c.start_kill()?;
+        let _ = c.wait().await;
+    }
+    Ok(())
+}
+
+async fn send(producer: &FutureProducer, topic: &str, key: &str, user: &str) -> anyhow::Result<()> {
+    let body = serde_json::json!({"type": "get_payment_info", "correlation_id": key,
+        "payload": {"user_id": user}})
+    .to_string();
+    producer
+        .send(
+            FutureRecord::to(topic).key(key).payload(&body),
+            Duration::from_secs(5),
+        )
+        .await
+        .map_err(|(e, _)| e)?;
+    Ok(())
+}
