@@ -42,17 +42,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -r
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB"
-createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
-DATABASE_URL="$URL" RUST_LOG=warn ./target/release/user-api migrate
-psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "
-  INSERT INTO users (clerk_user_id, email, first_name, last_name, phone_number,
-                     stripe_customer_id, card_payment_method_id, card_brand, card_last4,
-                     card_exp_month, card_exp_year, card_updated_at)
-  SELECT 'u' || i, 'u' || i || '@example.com', 'First' || i, 'Last' || i, '+6591234567',
-         'cus_' || i, 'pm_' || i, 'visa', '4242', 12, 2030, now()
-  FROM generate_series(1, $USERS) AS i;"
-psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "VACUUM ANALYZE users"
+bench_database "$DB" "$USERS"
 
 # Clerk's stand-in: a key, its JWKS served over HTTP, a token per user.
 ./target/release/examples/mint_tokens "$WORK/clerk" "$USERS" "$ISSUER"

@@ -22,14 +22,7 @@ trap stop_broker EXIT
 
 cd "$ROOT"
 cargo build --release --quiet --bins --example saga_latency
-dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB"
-createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
-DATABASE_URL="$URL" RUST_LOG=warn ./target/release/user-api migrate
-psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "
-  INSERT INTO users (clerk_user_id, email, stripe_customer_id, card_payment_method_id, card_brand,
-                     card_last4, card_exp_month, card_exp_year, card_updated_at)
-  SELECT 'u' || i, 'u' || i || '@example.com', 'cus_' || i, 'pm_' || i, 'visa', '4242', 12, 2030, now()
-  FROM generate_series(1, $USERS) AS i"
+bench_database "$DB" "$USERS"
 
 rows=""
 for rate in $RATES; do

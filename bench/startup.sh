@@ -13,7 +13,5 @@ ensure_broker
 trap stop_broker EXIT
 cd "$ROOT"
 cargo build --release --quiet --bins
-dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB"
-createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
-DATABASE_URL="$URL" RUST_LOG=warn ./target/release/user-api migrate
+bench_database "$DB" 1
 python3 bench/startup.py ./target/release/user-api ./target/release/user-worker "$URL" "$RUNS"

@@ -20,14 +20,7 @@ command -v wrk >/dev/null || apt_install wrk
 command -v pgbench >/dev/null || apt_install postgresql-contrib
 cd "$ROOT"
 cargo build --release --quiet --bin user-api
-dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$DB"
-createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$DB"
-DATABASE_URL="$URL" RUST_LOG=warn ./target/release/user-api migrate
-psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "
-  INSERT INTO users (clerk_user_id, email, first_name, last_name)
-  SELECT 'u' || i, 'u' || i || '@example.com', 'First' || i, 'Last' || i
-  FROM generate_series(1, $USERS) AS i"
-psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$DB" -c "VACUUM ANALYZE users"
+bench_database "$DB" "$USERS"
 
 DATABASE_URL="$URL" DATABASE_POOL_SIZE="$POOL" LISTEN_ADDR="127.0.0.1:$PORT" AUTH_MODE=none RUST_LOG="warn,warp=off" \
   MIGRATE_ON_START=false ./target/release/user-api &

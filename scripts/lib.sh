@@ -188,6 +188,25 @@ ensure_postgres() {
   fi
 }
 
+# bench_database NAME USERS: a fresh database NAME with the schema (release
+# user-api must be built) and users u1..uUSERS, each with a profile, a phone
+# number, a Stripe customer and a stored card — the benchmarks' common seed.
+bench_database() {
+  local db=$1 users=$2
+  local psql=(psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$db")
+  dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$db"
+  createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$db"
+  DATABASE_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$db" RUST_LOG=warn "$ROOT/target/release/user-api" migrate
+  "${psql[@]}" -c "
+    INSERT INTO users (clerk_user_id, email, first_name, last_name, phone_number,
+                       stripe_customer_id, card_payment_method_id, card_brand, card_last4,
+                       card_exp_month, card_exp_year, card_updated_at)
+    SELECT 'u' || i, 'u' || i || '@example.com', 'First' || i, 'Last' || i, '+6591234567',
+           'cus_' || i, 'pm_' || i, 'visa', '4242', 12, 2030, now()
+    FROM generate_series(1, $users) AS i"
+  "${psql[@]}" -c "VACUUM ANALYZE users"
+}
+
 # ensure_database NAME: creates the database if it does not exist.
 ensure_database() {
   local name="$1"
