@@ -17,7 +17,13 @@ def lines(path):
 def table(path):
     """The markdown table (and the lines just above it) a bench script printed."""
     keep = [l for l in lines(path) if l.startswith("|") or (l and not l.startswith("==>") and "WARN" not in l)]
-    return "\n".join(keep)
+    # Markdown needs a blank line between a paragraph and a table.
+    out = []
+    for prev, l in zip([""] + keep, keep):
+        if l.startswith("|") != prev.startswith("|") and prev:
+            out.append("")
+        out.append(l)
+    return "\n".join(out)
 
 
 def ratios(path, column):
