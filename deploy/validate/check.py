@@ -7,6 +7,8 @@
     check.py keda-strict-selftest            (the strict check rejects known typos)
     check.py budget RENDERED_YAML            (PostgreSQL connections at full scale)
     check.py release RENDERED_YAML           (migration Job name matches the image tag)
+    check.py policy RENDERED_YAML [prod]     (the production rules each reviewed defect broke)
+    check.py policy-selftest RENDERED_YAML   (re-introduces each defect; the policy must fail)
     check.py monitoring MONITORING_YAML OVERLAY_YAML METRICS_RS RULES_YML DASHBOARD_JSON
                                              (alerts and dashboard name only metrics we export,
                                               the PrometheusRule equals the promtool-tested file,
@@ -226,6 +228,164 @@ def release(rendered):
     print(f"ok   Job/{name} belongs to release {tag}")
 
 
+def _by(docs, kind, prefix):
+    return next((d for d in docs if d["kind"] == kind and d["metadata"]["name"].startswith(prefix)), None)
+
+
+def _container(deployment):
+    return deployment["spec"]["template"]["spec"]["containers"][0]
+
+
+def policy_errors(docs, prod):
+    """Each rule is a defect found in review (issue #13), kept from coming back."""
+    errors = []
+    api, worker = _by(docs, "Deployment", "user-api"), _by(docs, "Deployment", "user-worker")
+    so = _by(docs, "ScaledObject", "user-worker")
+    config = _by(docs, "ConfigMap", "userlib-config")
+    for d in (api, worker):
+        if "replicas" in d["spec"]:
+            errors.append(f"Deployment/{d['metadata']['name']} sets spec.replicas (its autoscaler owns it)")
+        spread = d["spec"]["template"]["spec"].get("topologySpreadConstraints", [])
+        keys = {c["topologyKey"] for c in spread}
+        if not {"kubernetes.io/hostname", "topology.kubernetes.io/zone"} <= keys:
+            errors.append(f"Deployment/{d['metadata']['name']} does not spread over nodes and zones")
+    trigger = so["spec"]["triggers"][0]
+    meta = trigger["metadata"]
+    for key in ("bootstrapServers", "consumerGroup", "topic"):
+        if key in meta or f"{key}FromEnv" not in meta:
+            errors.append(f"ScaledObject reads {key} from its own copy, not the worker's env ({key}FromEnv)")
+    if "authenticationRef" not in trigger or not _by(docs, "TriggerAuthentication", trigger.get("authenticationRef", {}).get("name", "?")):
+        errors.append("ScaledObject has no TriggerAuthentication for a secured broker")
+    if "fallback" not in so["spec"]:
+        errors.append("ScaledObject has no fallback: a failing scaler freezes the worker count")
+    if "cooldownPeriod" in so["spec"] and so["spec"].get("minReplicaCount", 0) >= 1:
+        errors.append("ScaledObject sets cooldownPeriod, which only acts on scale-to-zero")
+    if int(meta.get("lagThreshold", "0")) < 10000:
+        errors.append("lagThreshold below 10000 scales on commit timing, not backlog (README arithmetic)")
+    behavior = so["spec"].get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior", {})
+    if "scaleDown" not in behavior:
+        errors.append("ScaledObject has no HPA scale-down behaviour (every step is a rebalance)")
+    if prod and so["spec"].get("minReplicaCount", 1) < 2:
+        errors.append("production keeps fewer than two workers")
+    api_c = _container(api)
+    pre_stop = api_c.get("lifecycle", {}).get("preStop", {})
+    pause = pre_stop.get("sleep", {}).get("seconds", 0)
+    drain = int(config["data"].get("SHUTDOWN_TIMEOUT_SECS", 20))
+    if pause < 1:
+        errors.append("user-api has no preStop pause: SIGTERM closes the listener before endpoints update")
+    if api["spec"]["template"]["spec"].get("terminationGracePeriodSeconds", 30) <= pause + drain:
+        errors.append("user-api's grace period does not cover preStop pause + drain")
+    if "startupProbe" not in _container(worker):
+        errors.append("user-worker has no startupProbe")
+    jobs = [d for d in docs if d["kind"] == "Job"]
+    for job in jobs:
+        refs = [e.get("configMapRef") for e in _container(job).get("envFrom", [])]
+        if any(refs):
+            errors.append(f"Job/{job['metadata']['name']} reads the generated ConfigMap (its hash breaks the immutable template)")
+    if config["metadata"]["name"] == "userlib-config":
+        errors.append("the ConfigMap is not generated (no hash suffix: changes do not roll pods)")
+    for key in config["data"]:
+        if key in ("KAFKA_PROPERTIES", "DATABASE_URL", "MIGRATION_DATABASE_URL", "STRIPE_SECRET_KEY", "SERVICE_TOKENS"):
+            errors.append(f"the ConfigMap carries {key}, which belongs in the Secret")
+    if any(d["kind"] == "Secret" for d in docs):
+        errors.append("an overlay renders a Secret: every apply would overwrite the real one")
+    wnp = _by(docs, "NetworkPolicy", "user-worker")
+    ports = [(p.get("port"), p.get("endPort", p.get("port"))) for r in wnp["spec"]["egress"] for p in r["ports"]]
+    for needed in (9092, 9093, 9094, 9096, 9098):
+        if not any(lo <= needed <= hi for lo, hi in ports if isinstance(lo, int)):
+            errors.append(f"the worker may not reach Kafka on {needed}")
+    ingress = _by(docs, "Ingress", "user-api")
+    if not ingress or not ingress["spec"].get("tls"):
+        errors.append("no TLS Ingress for the API")
+    else:
+        paths = {p["path"] for r in ingress["spec"]["rules"] for p in r["http"]["paths"]}
+        if not paths <= {"/user", "/api/user", "/webhooks", "/api/webhooks"}:
+            errors.append(f"the Ingress routes more than the API: {sorted(paths)}")
+    if not config["data"].get("METRICS_ADDR"):
+        errors.append("/metrics is served on the public port (set METRICS_ADDR)")
+    for ns in (d for d in docs if d["kind"] == "Namespace"):
+        if ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") != "restricted":
+            errors.append(f"Namespace/{ns['metadata']['name']} does not enforce Pod Security 'restricted'")
+    return errors
+
+
+def policy(rendered, prod=""):
+    docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
+    errors = policy_errors(docs, bool(prod))
+    for e in errors:
+        print(f"FAIL {e}", file=sys.stderr)
+    if errors:
+        sys.exit(1)
+    print(f"ok   {rendered}: every production rule holds")
+
+
+def policy_selftest(rendered):
+    """Re-introduces each reviewed defect into the rendered production objects:
+    the policy (or the budget, release or strict KEDA check) must catch it."""
+    import copy
+    base = [d for d in yaml.safe_load_all(open(rendered)) if d]
+    assert not policy_errors(base, True), policy_errors(base, True)
+
+    def mutate(f):
+        docs = copy.deepcopy(base)
+        f(docs)
+        return docs
+
+    so = lambda d: _by(d, "ScaledObject", "user-worker")
+    dep = lambda d, n: _by(d, "Deployment", n)
+    cfg = lambda d: _by(d, "ConfigMap", "userlib-config")
+    def hardcode(d):
+        m = so(d)["spec"]["triggers"][0]["metadata"]
+        m.pop("bootstrapServersFromEnv"); m["bootstrapServers"] = "kafka:9092"
+    defects = {
+        "1 bootstrapServers hard-coded": hardcode,
+        "1 no TriggerAuthentication": lambda d: so(d)["spec"]["triggers"][0].pop("authenticationRef"),
+        "1 no fallback": lambda d: so(d)["spec"].pop("fallback"),
+        "2 lagThreshold 200": lambda d: so(d)["spec"]["triggers"][0]["metadata"].update(lagThreshold="200"),
+        "2 no scale-down behaviour": lambda d: so(d)["spec"].pop("advanced"),
+        "2 prod minReplicaCount 1": lambda d: so(d)["spec"].update(minReplicaCount=1),
+        "2 cooldownPeriod": lambda d: so(d)["spec"].update(cooldownPeriod=120),
+        "3 spec.replicas on user-api": lambda d: dep(d, "user-api")["spec"].update(replicas=3),
+        "3 spec.replicas on user-worker": lambda d: dep(d, "user-worker")["spec"].update(replicas=1),
+        "4 no preStop": lambda d: _container(dep(d, "user-api")).pop("lifecycle"),
+        "4 grace shorter than pause + drain": lambda d: dep(d, "user-api")["spec"]["template"]["spec"].update(terminationGracePeriodSeconds=20),
+        "5 Job reads the generated ConfigMap": lambda d: _container(_by(d, "Job", "userlib-migrate"))["envFrom"].append({"configMapRef": {"name": cfg(d)["metadata"]["name"]}}),
+        "6 no worker startupProbe": lambda d: _container(dep(d, "user-worker")).pop("startupProbe"),
+        "8 Kafka egress 9092 only": lambda d: _by(d, "NetworkPolicy", "user-worker")["spec"]["egress"][0]["ports"][0].pop("endPort"),
+        "8 KAFKA_PROPERTIES in the ConfigMap": lambda d: cfg(d)["data"].update(KAFKA_PROPERTIES="sasl.password=x"),
+        "9 a Secret rendered": lambda d: d.append({"kind": "Secret", "metadata": {"name": "userlib-secrets"}}),
+        "10 ConfigMap not generated": lambda d: cfg(d)["metadata"].update(name="userlib-config"),
+        "Ingress routes /metrics": lambda d: _by(d, "Ingress", "user-api")["spec"]["rules"][0]["http"]["paths"].append({"path": "/metrics"}),
+        "no METRICS_ADDR": lambda d: cfg(d)["data"].pop("METRICS_ADDR"),
+        "no zone spread": lambda d: dep(d, "user-api")["spec"]["template"]["spec"].update(topologySpreadConstraints=[]),
+        "namespace without PSS": lambda d: _by(d, "Namespace", "userlib")["metadata"].update(labels={}),
+    }
+    failed = False
+    for name, f in defects.items():
+        if policy_errors(mutate(f), True):
+            print(f"ok   the policy catches defect {name}")
+        else:
+            print(f"FAIL the policy accepts defect {name}", file=sys.stderr)
+            failed = True
+    # 7 (budget) and 5 (Job name) are caught by their own checks.
+    import io, contextlib
+    for name, f, check in [
+        ("7 budget exceeded", lambda d: _by(d, "HorizontalPodAutoscaler", "user-api")["spec"].update(maxReplicas=40), budget),
+        ("5 fixed migration Job name", lambda d: _by(d, "Job", "userlib-migrate")["metadata"].update(name="userlib-migrate"), release),
+    ]:
+        path = "/tmp/userlib-policy-selftest.yaml"
+        yaml.safe_dump_all(mutate(f), open(path, "w"))
+        try:
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                check(path)
+            print(f"FAIL the {check.__name__} check accepts defect {name}", file=sys.stderr)
+            failed = True
+        except SystemExit:
+            print(f"ok   the {check.__name__} check catches defect {name}")
+    if failed:
+        sys.exit(1)
+
+
 def monitoring(rendered, overlay, metrics_rs, rules_yml, dashboard_json):
     import re
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
@@ -243,7 +403,13 @@ def monitoring(rendered, overlay, metrics_rs, rules_yml, dashboard_json):
     if len(ids) != len(set(ids)):
         problems.append("dashboard panel ids repeat")
     functions = {"sum", "rate", "increase", "histogram_quantile", "by", "le", "status", "state",
-                 "outcome", "result", "op", "count", "avg", "max", "min"}
+                 "outcome", "result", "op", "count", "avg", "max", "min", "and", "deriv",
+                 "min_over_time", "route"}
+    # Metrics of the cluster's own exporters the alerts rely on.
+    exported |= {"keda_scaler_metrics_value",  # KEDA operator
+                 "kube_horizontalpodautoscaler_status_current_replicas",  # kube-state-metrics
+                 "kube_horizontalpodautoscaler_spec_max_replicas",
+                 "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas"}
     for expr in exprs:
         for name in re.findall(r"\b([a-z_]+)(?=[{\[)\s]|$)", expr):
             if name in functions:
@@ -269,4 +435,5 @@ def monitoring(rendered, overlay, metrics_rs, rules_yml, dashboard_json):
 if __name__ == "__main__":
     {"compose": compose, "split": split, "scaledobjects": scaledobjects,
      "keda-strict": keda_strict, "keda-strict-selftest": keda_strict_selftest,
-     "budget": budget, "release": release, "monitoring": monitoring}[sys.argv[1]](*sys.argv[2:])
+     "budget": budget, "release": release, "monitoring": monitoring,
+     "policy": policy, "policy-selftest": policy_selftest}[sys.argv[1]](*sys.argv[2:])
