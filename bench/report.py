@@ -124,6 +124,10 @@ same UPDATE / upsert by key. Targets: ≥ 0.75, p99 ≤ 15 ms.
 
 {table(startup_md)}
 
+## Soak — `bench/soak.sh` (with `SOAK=1`)
+
+{(table(f"{results}/soak.md") + chr(10) + chr(10) + "![RSS over time](soak.svg)") if os.path.exists(f"{results}/soak.md") else "(not run this time; see below)"}
+
 ## Worker backlog drain — `bench/worker_throughput.sh`
 
 {chr(10).join("* " + l for l in worker) or "(not run)"}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Soak: SOAK_SECONDS (default 600) of mixed load — reads and rating writes on
+# user-api (wrk), get_payment_info commands at 500/s through user-worker (the
+# saga probe) — with the RSS of both processes sampled every 10 s. Writes
+# docs/soak.csv and docs/soak.svg; prints whether RSS stayed flat after the
+# warm-up (last minute within 10 % of the second minute).
+#
+#   bash bench/soak.sh                 # 10 minutes
+#   SOAK_SECONDS=120 bash bench/soak.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
+
+SOAK_SECONDS="${SOAK_SECONDS:-600}"
+USERS=10000
+DB=userlib_soak
+URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$DB"
+PORT="${PORT:-3903}"
+
+require_rust
+ensure_postgres
+ensure_broker
+command -v wrk >/dev/null || apt_install wrk
+cd "$ROOT"
+cargo build --release --quiet --bins --example saga_latency
+bench_database "$DB" "$USERS"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; stop_broker; }
+trap cleanup EXIT
+
+DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$PORT" AUTH_MODE=none MIGRATE_ON_START=false \
+  RUST_LOG="warn,warp=off" ./target/release/user-api &
+api_pid=$!
+PIDS+=($api_pid)
+for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.2; done
+
+BENCH_USERS=$USERS wrk -t1 -c8 -d"${SOAK_SECONDS}s" -s bench/get_user.lua "http://127.0.0.1:$PORT" >/tmp/userlib-soak-reads.txt &
+PIDS+=($!)
+BENCH_WRITE=rating wrk -t1 -c4 -d"${SOAK_SECONDS}s" -s bench/write.lua "http://127.0.0.1:$PORT" >/tmp/userlib-soak-writes.txt &
+PIDS+=($!)
+./target/release/examples/saga_latency worker ./target/release/user-worker "$URL" 500 "$SOAK_SECONDS" "$USERS" \
+  >/tmp/userlib-soak-saga.json &
+PIDS+=($!)
+
+mkdir -p docs
+echo "seconds,api_rss_mib,worker_rss_mib" >docs/soak.csv
+start=$(date +%s)
+while [ $(( $(date +%s) - start )) -lt "$SOAK_SECONDS" ]; do
+  sleep 10
+  worker_pid="$(pgrep -n -f 'target/release/user-worker$' || true)"
+  api_kb="$(awk '/VmRSS/ {print $2}' "/proc/$api_pid/status" 2>/dev/null || echo 0)"
+  worker_kb="$(awk '/VmRSS/ {print $2}' "/proc/$worker_pid/status" 2>/dev/null || echo 0)"
+  awk -v t="$(( $(date +%s) - start ))" -v a="$api_kb" -v w="$worker_kb" \
+    'BEGIN { printf "%d,%.1f,%.1f\n", t, a / 1024, w / 1024 }' >>docs/soak.csv
+done
+wait "${PIDS[1]}" "${PIDS[2]}" "${PIDS[3]}" 2>/dev/null || true
+python3 bench/soak_report.py docs/soak.csv docs/soak.svg /tmp/userlib-soak-reads.txt \
+  /tmp/userlib-soak-writes.txt /tmp/userlib-soak-saga.json
