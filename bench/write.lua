@@ -26,3 +26,10 @@ request = function()
   counter = counter % n + 1
   return requests[(counter * 7919) % n + 1]
 end
+
+-- BENCH_DELAY_MS: each connection pauses this long between requests (an
+-- offered load rather than a saturating one; bench/soak.sh).
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pause then
+  delay = function() return pause end
+end
