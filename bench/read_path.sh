@@ -140,12 +140,8 @@ for path in $PATHS; do
       "http://127.0.0.1:$PORT")"
     rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$API_PID/status")"
     kill -TERM "$API_PID"; wait "$API_PID" || true
-    rps="$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')"
-    p50="$(printf '%s\n' "$out" | awk '$1=="50%" {print $2}')"
-    p99="$(printf '%s\n' "$out" | awk '$1=="99%" {print $2}')"
-    errors="$(printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' | tr -s ' ' | paste -sd ';' || true)"
-    ratio="$(awk -v a="$rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')"
-    rows+="| $auth | $path | ${rps} | **${ratio}** | ${p50} / ${p99} | $((rss_kb / 1024)) MiB | ${errors:-none} |"$'\n'
+    wrk_stats "$out" "$pg_tps"
+    rows+="| $auth | $path | ${rps} | **${ratio}** | ${p50} / ${p99} | $((rss_kb / 1024)) MiB | ${errors} |"$'\n'
   done
 done
 

@@ -37,12 +37,8 @@ for kind in rating sync; do
   log "$kind: user-api, wrk, $CONNS connections, ${DURATION}s"
   BENCH_WRITE=$kind wrk -t2 -c"$CONNS" -d3s -s bench/write.lua "http://127.0.0.1:$PORT" >/dev/null
   out="$(BENCH_WRITE=$kind wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/write.lua "http://127.0.0.1:$PORT")"
-  rps="$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')"
-  p50="$(printf '%s\n' "$out" | awk '$1=="50%" {print $2}')"
-  p99="$(printf '%s\n' "$out" | awk '$1=="99%" {print $2}')"
-  errors="$(printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' | tr -s ' ' | paste -sd ';' || true)"
-  ratio="$(awk -v a="$rps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}')"
-  rows+="| $kind | ${pg_tps} | ${rps} | **${ratio}** | ${p50} / ${p99} | ${errors:-none} |"$'\n'
+  wrk_stats "$out" "$pg_tps"
+  rows+="| $kind | ${pg_tps} | ${rps} | **${ratio}** | ${p50} / ${p99} | ${errors} |"$'\n'
 done
 rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")"
 

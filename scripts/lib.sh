@@ -207,6 +207,18 @@ bench_database() {
   "${psql[@]}" -c "VACUUM ANALYZE users"
 }
 
+# wrk_stats WRK_OUTPUT CEILING: sets rps, p50, p99, errors (or "none") and
+# ratio (rps / CEILING) from wrk --latency output — the benchmarks' one parser.
+wrk_stats() {
+  local out=$1 ceiling=$2
+  rps="$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')"
+  p50="$(printf '%s\n' "$out" | awk '$1=="50%" {print $2}')"
+  p99="$(printf '%s\n' "$out" | awk '$1=="99%" {print $2}')"
+  errors="$(printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' | tr -s ' ' | paste -sd ';' || true)"
+  errors="${errors:-none}"
+  ratio="$(awk -v a="$rps" -v b="$ceiling" 'BEGIN {printf "%.2f", a / b}')"
+}
+
 # ensure_database NAME: creates the database if it does not exist.
 ensure_database() {
   local name="$1"
