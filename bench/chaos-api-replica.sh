@@ -6,9 +6,14 @@
 # the requests in flight at that moment (HAProxy retries what is safe).
 #
 #   bash bench/chaos-api-replica.sh            # 12 s of load per scenario
+#   DURATION=6 PROFILE=debug bash bench/chaos-api-replica.sh   # scripts/test's short form
+#
+# Exits 1 when SIGTERM failed any request or kill -9 failed more than the
+# connections that can be in flight ($CONNS).
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 DURATION="${DURATION:-12}"
+PROFILE="${PROFILE:-release}"
 CONNS="${CONNS:-32}"
 USERS=1000
 DB=userlib_chaos_api
@@ -20,7 +25,11 @@ command -v wrk >/dev/null || apt_install wrk
 [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || apt_install haproxy
 HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
 cd "$ROOT"
-cargo build --release --quiet --bin user-api
+if [ "$PROFILE" = release ]; then
+  cargo build --release --quiet --bin user-api
+else
+  cargo build --quiet --bin user-api
+fi
 bench_database "$DB" "$USERS"
 WORK="$(mktemp -d)"
 PIDS=()
@@ -33,7 +42,7 @@ start_api() {
   local n=$1 port
   port="$(free_port)"
   DATABASE_URL="$URL" LISTEN_ADDR="127.0.0.1:$port" AUTH_MODE=none MIGRATE_ON_START=false \
-    RUST_LOG="warn,warp=off" ./target/release/user-api &
+    RUST_LOG="warn,warp=off" "./target/$PROFILE/user-api" >>"$WORK/api-$n.log" 2>&1 &
   eval "API_$n=$! PORT_$n=$port"
   PIDS+=($!)
   for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/ready" >/dev/null && return; sleep 0.1; done
@@ -85,6 +94,17 @@ scenario() {
   total="$(printf '%s\n' "$out" | awk '/requests in/ {print $1}')"
   errors="$(printf '%s\n' "$out" | grep -E 'Non-2xx|Socket errors' | tr -s ' ' | paste -sd ';' || true)"
   rows+="| $signal to one of two replicas | ${total} | ${errors:-none} |"$'\n'
+  # wrk's "Socket errors: connect N, read N, write N, timeout N" and "Non-2xx or 3xx responses: N".
+  failed="$(printf '%s\n' "$out" | awk '/Socket errors/ {for (i = 3; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) s += $i}
+                                        /Non-2xx/ {s += $NF} END {print s + 0}')"
+  failed="${failed:-0}"
+  if [ -z "$total" ] || [ "$total" -eq 0 ]; then
+    verdict+="$signal: wrk made no requests; "
+  elif [ "$signal" = TERM ] && [ "$failed" -gt 0 ]; then
+    verdict+="$signal: $failed failed requests (a drained replica fails none); "
+  elif [ "$failed" -gt "$CONNS" ]; then
+    verdict+="$signal: $failed failed requests, more than the $CONNS in flight; "
+  fi
   kill "$HAPROXY_PID" "$API_2" 2>/dev/null || true
   kill -9 "$API_1" 2>/dev/null || true
   wait 2>/dev/null || true
@@ -92,6 +112,7 @@ scenario() {
 }
 
 rows=""
+verdict=""
 log "SIGTERM mid-load"
 scenario TERM
 log "kill -9 mid-load"
@@ -105,3 +126,7 @@ $(nproc) cores; $CONNS connections through HAProxy (health check /ready every 20
 |---|---|---|
 ${rows}
 TABLE
+if [ -n "$verdict" ]; then
+  echo "FAILED: $verdict" >&2
+  exit 1
+fi

@@ -135,6 +135,17 @@ same UPDATE / upsert by key. Targets: ≥ 0.75, p99 ≤ 15 ms.
 ## Cut-over import — `bench/import_legacy.sh`
 
 {chr(10).join("* " + l for l in imports) or "(not run)"}
+
+## Chaos — `bench/chaos-suite.sh`, `bench/chaos-api-replica.sh`
+
+Each scenario runs under load and asserts that nothing is lost (every command
+answered by correlation id, every acknowledged write still in its row); the
+short forms run in `scripts/test`.
+
+{chr(10).join(lines(f"{results}/chaos_suite.md")) if os.path.exists(f"{results}/chaos_suite.md") else "(not run)"}
+
+An API replica stopped behind HAProxy:
+{chr(10).join(lines(f"{results}/chaos_api_replica.md")) if os.path.exists(f"{results}/chaos_api_replica.md") else "(not run)"}
 """
     open(f"{docs}/benchmarks.md", "w").write(doc)
 

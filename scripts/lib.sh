@@ -61,6 +61,18 @@ NISSHI_VERSION=0.8.1
 NISSHI_ROOT="${XDG_CACHE_HOME:-$HOME/.cache}/userlib/nisshi-$NISSHI_VERSION"
 BROKER_PID=""
 
+# ensure_nisshi: builds nisshi once per machine; exports NISSHI_BIN, which the
+# chaos tests use to start a broker of their own behind a cuttable proxy.
+ensure_nisshi() {
+  if [ ! -x "$NISSHI_ROOT/bin/nisshi" ]; then
+    log "building the nisshi $NISSHI_VERSION broker into $NISSHI_ROOT (first time on this machine: 10-20 min on 2 cores)"
+    # --ignore-rust-version: one dependency declares a newer rustc than it needs.
+    cargo install nisshi --version "$NISSHI_VERSION" --locked --ignore-rust-version \
+      --no-default-features --features dynostore --root "$NISSHI_ROOT" --quiet
+  fi
+  export NISSHI_BIN="$NISSHI_ROOT/bin/nisshi"
+}
+
 # ensure_broker: sets KAFKA_BOOTSTRAP_SERVERS; starts nisshi unless it is set or
 # something already listens on 127.0.0.1:9092.
 ensure_broker() {
@@ -73,12 +85,7 @@ ensure_broker() {
     log "a Kafka broker already listens on 127.0.0.1:9092; using it"
     return
   fi
-  if [ ! -x "$NISSHI_ROOT/bin/nisshi" ]; then
-    log "building the nisshi $NISSHI_VERSION broker into $NISSHI_ROOT (first time on this machine: 10-20 min on 2 cores)"
-    # --ignore-rust-version: one dependency declares a newer rustc than it needs.
-    cargo install nisshi --version "$NISSHI_VERSION" --locked --ignore-rust-version \
-      --no-default-features --features dynostore --root "$NISSHI_ROOT" --quiet
-  fi
+  ensure_nisshi
   local logfile="${TMPDIR:-/tmp}/userlib-nisshi.log"
   log "starting nisshi on 127.0.0.1:9092 (log: $logfile)"
   # In its own session: a Ctrl-C on scripts/dev must not reach the broker before
@@ -188,15 +195,15 @@ ensure_postgres() {
   fi
 }
 
-# bench_database NAME USERS: a fresh database NAME with the schema (release
-# user-api must be built) and users u1..uUSERS, each with a profile, a phone
+# bench_database NAME USERS: a fresh database NAME with the schema (user-api of
+# $PROFILE, default release, must be built) and users u1..uUSERS, each with a profile, a phone
 # number, a Stripe customer and a stored card — the benchmarks' common seed.
 bench_database() {
   local db=$1 users=$2
   local psql=(psql -q -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d "$db")
   dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists --force "$db"
   createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$db"
-  DATABASE_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$db" RUST_LOG=warn "$ROOT/target/release/user-api" migrate
+  DATABASE_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$db" RUST_LOG=warn "$ROOT/target/${PROFILE:-release}/user-api" migrate
   "${psql[@]}" -c "
     INSERT INTO users (clerk_user_id, email, first_name, last_name, phone_number,
                        stripe_customer_id, card_payment_method_id, card_brand, card_last4,

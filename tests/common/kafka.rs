@@ -28,6 +28,8 @@ pub struct Record {
     pub headers: HashMap<String, String>,
     pub payload: Vec<u8>,
     pub partition: i32,
+    /// The record's timestamp (ms since the epoch): when it was produced.
+    pub timestamp: Option<i64>,
 }
 
 impl Record {
@@ -38,6 +40,8 @@ impl Record {
 
 /// Fresh topics (and a group id) for one test.
 pub struct Topics {
+    /// The broker these topics live on.
+    pub bootstrap: String,
     pub commands: String,
     pub events: String,
     pub dlq: String,
@@ -49,39 +53,41 @@ impl Topics {
     /// Fresh topics on the test broker; `None` (the test skips) when there is
     /// no broker and none was asked for.
     pub async fn create(command_partitions: i32) -> Option<Self> {
+        let bootstrap = bootstrap();
         let reachable = std::net::TcpStream::connect_timeout(
-            &match bootstrap().parse() {
+            &match bootstrap.parse() {
                 Ok(addr) => addr,
                 // A host name: let the client resolve it and fail loudly.
-                Err(_) => return Some(Self::create_on_broker(command_partitions).await),
+                Err(_) => return Some(Self::create_on(&bootstrap, command_partitions).await),
             },
             Duration::from_secs(1),
         )
         .is_ok();
         if !reachable {
             return crate::common::skip(&format!(
-                "no Kafka broker at {} (KAFKA_BOOTSTRAP_SERVERS)",
-                bootstrap()
+                "no Kafka broker at {bootstrap} (KAFKA_BOOTSTRAP_SERVERS)"
             ));
         }
-        Some(Self::create_on_broker(command_partitions).await)
+        Some(Self::create_on(&bootstrap, command_partitions).await)
     }
 
-    async fn create_on_broker(command_partitions: i32) -> Self {
+    /// Fresh topics on the broker at `bootstrap` (a test's own, say).
+    pub async fn create_on(bootstrap: &str, command_partitions: i32) -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string();
         let topics = Self {
+            bootstrap: bootstrap.to_owned(),
             commands: format!("cmd_{id}"),
             events: format!("evt_{id}"),
             dlq: format!("dlq_{id}"),
             group: format!("grp_{id}"),
             producer: ClientConfig::new()
-                .set("bootstrap.servers", bootstrap())
+                .set("bootstrap.servers", bootstrap)
                 .set("linger.ms", "0")
                 .create()
                 .expect("producer"),
         };
         let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap())
+            .set("bootstrap.servers", bootstrap)
             .create()
             .unwrap();
         let new = [
@@ -101,8 +107,7 @@ impl Topics {
             .await
             .unwrap_or_else(|e| {
                 panic!(
-                    "cannot reach the Kafka broker at {} ({e}); scripts/test starts one",
-                    bootstrap()
+                    "cannot reach the Kafka broker at {bootstrap} ({e}); scripts/test starts one"
                 )
             });
         for r in results {
@@ -113,7 +118,7 @@ impl Topics {
 
     pub fn settings(&self) -> KafkaSettings {
         let mut s = KafkaSettings::new(
-            &bootstrap(),
+            &self.bootstrap,
             &self.commands,
             &self.events,
             &self.dlq,
@@ -136,7 +141,7 @@ impl Topics {
     /// The same settings as environment variables, for the worker binary.
     pub fn env(&self) -> Vec<(String, String)> {
         vec![
-            ("KAFKA_BOOTSTRAP_SERVERS".into(), bootstrap()),
+            ("KAFKA_BOOTSTRAP_SERVERS".into(), self.bootstrap.clone()),
             ("KAFKA_USER_COMMANDS_TOPIC".into(), self.commands.clone()),
             ("KAFKA_USER_EVENTS_TOPIC".into(), self.events.clone()),
             ("KAFKA_DLQ_TOPIC".into(), self.dlq.clone()),
@@ -178,7 +183,7 @@ impl Topics {
         mut done: impl FnMut(&[Record]) -> bool,
     ) -> Vec<Record> {
         let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap())
+            .set("bootstrap.servers", &self.bootstrap)
             .set(
                 "group.id",
                 format!("reader_{}", uuid::Uuid::new_v4().simple()),
@@ -212,6 +217,7 @@ impl Topics {
                         .unwrap_or_default(),
                     payload: m.payload().unwrap_or_default().to_vec(),
                     partition: m.partition(),
+                    timestamp: m.timestamp().to_millis(),
                 }),
                 Ok(Err(e)) => panic!("reading {topic}: {e}"),
                 Err(_) => {}
@@ -222,10 +228,18 @@ impl Topics {
 
     /// Replies until every correlation id in `expected` has one (or timeout).
     pub async fn replies_for(&self, expected: &[String], timeout: Duration) -> Vec<Record> {
+        // Looked at once each: the chaos runs read tens of thousands.
+        let mut missing: std::collections::HashSet<&str> =
+            expected.iter().map(String::as_str).collect();
+        let mut looked = 0;
         self.read_until(&self.events.clone(), timeout, |rs| {
-            let seen: std::collections::HashSet<&str> =
-                rs.iter().filter_map(|r| r.key.as_deref()).collect();
-            expected.iter().all(|c| seen.contains(c.as_str()))
+            for r in &rs[looked..] {
+                if let Some(key) = &r.key {
+                    missing.remove(key.as_str());
+                }
+            }
+            looked = rs.len();
+            missing.is_empty()
         })
         .await
     }
@@ -273,25 +287,53 @@ impl InProcessWorker {
 pub struct WorkerProcess {
     pub child: tokio::process::Child,
     pub log: std::path::PathBuf,
+    /// Its `WORKER_HTTP_ADDR` (`/metrics`, `/ready`).
+    pub http: std::net::SocketAddr,
 }
 
 impl WorkerProcess {
     pub fn spawn(database_url: &str, topics: &Topics, name: &str) -> Self {
+        Self::spawn_with(database_url, topics, name, &[])
+    }
+
+    /// With extra environment (it wins over the defaults here).
+    pub fn spawn_with(
+        database_url: &str,
+        topics: &Topics,
+        name: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let log = std::env::temp_dir().join(format!("{}-{name}.log", topics.group));
         let file = std::fs::File::create(&log).unwrap();
+        let http: std::net::SocketAddr = format!("127.0.0.1:{}", crate::common::free_port())
+            .parse()
+            .unwrap();
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_user-worker"))
             .envs(topics.env())
             .env("DATABASE_URL", database_url)
             .env("DATABASE_POOL_SIZE", "2")
-            .env("WORKER_HTTP_ADDR", "127.0.0.1:0")
+            .env("WORKER_HTTP_ADDR", http.to_string())
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::from(file))
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
             .expect("spawn user-worker");
-        Self { child, log }
+        Self { child, log, http }
+    }
+
+    /// The messages it has handled (`worker_messages_total`, all outcomes).
+    pub async fn messages_handled(&self) -> u64 {
+        let Ok(resp) = reqwest::get(format!("http://{}/metrics", self.http)).await else {
+            return 0;
+        };
+        let text = resp.text().await.unwrap_or_default();
+        text.lines()
+            .filter(|l| l.starts_with("worker_messages_total"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
     }
 
     pub fn pid(&self) -> String {
@@ -322,5 +364,49 @@ impl WorkerProcess {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         false
+    }
+}
+
+/// A broker of the test's own (the nisshi that scripts/test builds,
+/// `NISSHI_BIN`) on 127.0.0.1:`port` that advertises `advertised`: every
+/// client, the worker included, then reaches it through whatever listens
+/// there — a [`Proxy`] the test can cut.
+///
+/// [`Proxy`]: crate::common::Proxy
+pub struct PrivateBroker {
+    child: std::process::Child,
+    /// Where it really listens (the proxy's upstream).
+    pub listen: String,
+}
+
+impl PrivateBroker {
+    pub fn start(port: u16, advertised: std::net::SocketAddr) -> Option<Self> {
+        let Some(bin) = std::env::var_os("NISSHI_BIN") else {
+            return crate::common::skip("no NISSHI_BIN (a nisshi binary)");
+        };
+        let listen = format!("127.0.0.1:{port}");
+        let child = std::process::Command::new(bin)
+            .args(["broker", "--listener-url"])
+            .arg(format!("tcp://{listen}"))
+            .arg("--advertised-listener-url")
+            .arg(format!("tcp://{advertised}"))
+            .args(["--storage-engine", "memory://nisshi/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn nisshi");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(&listen).is_err() {
+            assert!(Instant::now() < deadline, "nisshi did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(Self { child, listen })
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

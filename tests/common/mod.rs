@@ -4,11 +4,13 @@
 //!
 //! The server is the shared local PostgreSQL (`TEST_PG_URL`, default
 //! `postgres://postgres@127.0.0.1:5432`). Tests never stop it: outages are made
-//! with [`proxy::Proxy`], a TCP proxy the test can cut and restore.
+//! with [`proxy::Proxy`], a TCP proxy the test can cut and restore, or on a
+//! [`private_pg::PrivateCluster`] of the test's own.
 
-// Each of the three test binaries (api, worker, process) uses a different part.
+// Each of the four test binaries (api, worker, process, chaos) uses a different part.
 #![allow(dead_code)]
 
+pub mod api_process;
 pub mod clerk;
 pub mod kafka;
 pub mod pgbouncer;
@@ -61,22 +63,36 @@ fn pg_host_port() -> (String, u16) {
 /// A database that exists for one test.
 pub struct TestDb {
     pub name: String,
+    /// The server part of its URL (the shared server unless a test made its own).
+    server: String,
 }
 
 impl TestDb {
     pub async fn create() -> Self {
+        Self::create_on(&pg_server_url()).await
+    }
+
+    /// A fresh database on the server at `server` (a private cluster, say).
+    pub async fn create_on(server: &str) -> Self {
         let name = format!("userlib_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = admin_client().await;
+        let admin = admin_client(server).await;
         admin
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create test database");
-        Self { name }
+        Self {
+            name,
+            server: server.to_owned(),
+        }
     }
 
     /// A fresh database with the schema applied.
     pub async fn create_migrated() -> Self {
-        let db = Self::create().await;
+        Self::create_migrated_on(&pg_server_url()).await
+    }
+
+    pub async fn create_migrated_on(server: &str) -> Self {
+        let db = Self::create_on(server).await;
         userlib::db::migrate(&DatabaseSettings::new(&db.url()).unwrap())
             .await
             .expect("migrate test database");
@@ -101,7 +117,7 @@ impl TestDb {
 
     /// URL of this database on the real server.
     pub fn url(&self) -> String {
-        format!("{}/{}", pg_server_url(), self.name)
+        format!("{}/{}", self.server, self.name)
     }
 
     /// URL of this database through a proxy listening on `proxy`.
@@ -135,14 +151,20 @@ impl Drop for TestDb {
     fn drop(&mut self) {
         // Drop may run outside (or while unwinding out of) the test's runtime:
         // do the async cleanup on a thread with a runtime of its own.
-        let name = self.name.clone();
+        let (name, server) = (self.name.clone(), self.server.clone());
         let _ = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .unwrap();
             rt.block_on(async {
-                let admin = admin_client().await;
+                // A private cluster may already be gone: nothing to drop then.
+                let url = format!("{server}/postgres");
+                let Ok((admin, conn)) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await
+                else {
+                    return;
+                };
+                tokio::spawn(conn);
                 let _ = admin
                     .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .await;
@@ -152,8 +174,8 @@ impl Drop for TestDb {
     }
 }
 
-async fn admin_client() -> tokio_postgres::Client {
-    let url = format!("{}/postgres", pg_server_url());
+async fn admin_client(server: &str) -> tokio_postgres::Client {
+    let url = format!("{server}/postgres");
     let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .expect("connect to PostgreSQL (is it running? see scripts/test)");

@@ -49,6 +49,7 @@ impl PgBouncer {
              min_pool_size = 0\n\
              reserve_pool_size = 0\n\
              max_client_conn = 2000\n\
+             listen_backlog = 4096\n\
              server_reset_query =\n\
              admin_users = {user}\n\
              stats_users = {user}\n\

@@ -62,6 +62,19 @@ impl PrivateCluster {
     /// server certificate and key; `None` (the test skips) without PostgreSQL's
     /// server tools.
     pub fn start_tls_only(cert_pem: &Path, key_pem: &Path) -> Option<Self> {
+        Self::start(
+            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+            "hostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
+            &[(cert_pem, "server.crt"), (key_pem, "server.key")],
+        )
+    }
+
+    /// A plain cluster (trust on loopback) a test may stop and start at will.
+    pub fn start_plain() -> Option<Self> {
+        Self::start("", "host all all 127.0.0.1/32 trust\n", &[])
+    }
+
+    fn start(conf: &str, hba: &str, files: &[(&Path, &str)]) -> Option<Self> {
         let Some(bin) = pg_bin() else {
             return crate::common::skip("no initdb under /usr/lib/postgresql");
         };
@@ -89,24 +102,20 @@ impl PrivateCluster {
                 "UTF8",
             ],
         );
-        std::fs::copy(cert_pem, data.join("server.crt")).unwrap();
-        std::fs::copy(key_pem, data.join("server.key")).unwrap();
+        for (from, name) in files {
+            std::fs::copy(from, data.join(name)).unwrap();
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let conf = format!(
-            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n\
-             ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+            "\nport = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{}'\n{conf}",
             dir.display()
         );
         append(&data.join("postgresql.conf"), &conf);
-        std::fs::write(
-            data.join("pg_hba.conf"),
-            "hostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
-        )
-        .unwrap();
+        std::fs::write(data.join("pg_hba.conf"), hba).unwrap();
         if is_root() {
             Command::new("chown")
                 .args(["-R", "postgres:postgres"])
@@ -114,14 +123,38 @@ impl PrivateCluster {
                 .status()
                 .unwrap();
         }
-        Command::new("chmod")
-            .arg("600")
-            .arg(data.join("server.key"))
-            .status()
-            .unwrap();
-        let log = dir.join("log");
+        if data.join("server.key").exists() {
+            Command::new("chmod")
+                .arg("600")
+                .arg(data.join("server.key"))
+                .status()
+                .unwrap();
+        }
+        let cluster = Self { dir, port, bin };
+        cluster.start_again();
+        Some(cluster)
+    }
+
+    /// The server part of a URL for this cluster (no database name).
+    pub fn server_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}", self.port)
+    }
+
+    /// `pg_ctl stop -m <mode>` (`fast` or `immediate`), waiting until it is down.
+    pub fn stop(&self, mode: &str) {
+        let data = self.dir.join("data");
         run(
-            &bin,
+            &self.bin,
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", mode, "-w", "stop"],
+        );
+    }
+
+    /// Starts the (stopped) cluster again, waiting until it accepts connections.
+    pub fn start_again(&self) {
+        let (data, log) = (self.dir.join("data"), self.dir.join("log"));
+        run(
+            &self.bin,
             "pg_ctl",
             &[
                 "-D",
@@ -132,7 +165,6 @@ impl PrivateCluster {
                 "start",
             ],
         );
-        Some(Self { dir, port, bin })
     }
 }
 

@@ -1,0 +1,71 @@
+//! The broker unreachable mid-stream: a broker of the test's own advertises a
+//! TCP proxy's address, so every client (the worker, the producer, the reply
+//! reader) goes through the proxy, and cutting it closes every connection and
+//! refuses new ones for the outage.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::common::kafka::{PrivateBroker, Topics, WorkerProcess};
+use crate::common::{Proxy, free_port};
+use crate::load::{self, CommandLoad, now_ms, size};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_outages_mid_stream_lose_nothing() {
+    let _one = load::one_at_a_time().await;
+    let db = load::paid_user_db(&crate::common::pg_server_url()).await;
+    let port = free_port();
+    let proxy = Proxy::start(&format!("127.0.0.1:{port}")).await;
+    let Some(_broker) = PrivateBroker::start(port, proxy.addr()) else {
+        return;
+    };
+    let topics = Arc::new(Topics::create_on(&proxy.addr().to_string(), 6).await);
+    let mut worker = WorkerProcess::spawn(&db.url(), &topics, "outage");
+    assert!(
+        worker
+            .wait_for_log("partitions assigned", Duration::from_secs(30))
+            .await
+    );
+
+    let commands = CommandLoad::start(topics.clone(), "out", 200, usize::MAX);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let outages: Vec<u64> = size(vec![10], vec![10, 60]);
+    let mut windows = Vec::new();
+    for secs in &outages {
+        let cut_at = now_ms();
+        proxy.cut();
+        tokio::time::sleep(Duration::from_secs(*secs)).await;
+        proxy.restore();
+        windows.push((*secs, cut_at, now_ms()));
+        tokio::time::sleep(Duration::from_secs(size(5, 20))).await;
+    }
+    let sent = commands.stop().await;
+    let (answered, _) = load::every_command_answered(
+        &topics,
+        &sent,
+        Duration::from_secs(180),
+        "after the broker came back",
+    )
+    .await;
+    assert!(
+        matches!(worker.child.try_wait(), Ok(None)),
+        "the worker rode the outage out without exiting"
+    );
+    // How long after the restore the backlog of the outage was answered.
+    let caught_up: Vec<String> = windows
+        .iter()
+        .map(|(secs, cut, up)| {
+            let worst = answered.worst_sent_between(*cut, *up);
+            format!(
+                "{secs} s cut: worst wait {worst} ms = outage + {} ms",
+                worst - (up - cut)
+            )
+        })
+        .collect();
+    println!(
+        "CHAOS broker-outage: {} commands at 200/s, all answered, {} duplicates; {}",
+        sent.len(),
+        answered.duplicates,
+        caught_up.join("; ")
+    );
+}

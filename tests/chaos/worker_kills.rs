@@ -1,0 +1,67 @@
+//! Two workers sharing the commands; one of them killed with SIGKILL three
+//! times at random moments while commands are in flight, and started again
+//! each time. At-least-once: every command answered, duplicates counted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+
+use crate::common::kafka::{Topics, WorkerProcess};
+use crate::load::{self, CommandLoad, size};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_one_of_two_workers_three_times() {
+    let _one = load::one_at_a_time().await;
+    let db = load::paid_user_db(&crate::common::pg_server_url()).await;
+    let Some(topics) = Topics::create(6).await else {
+        return;
+    };
+    let topics = Arc::new(topics);
+    let mut workers = [
+        WorkerProcess::spawn(&db.url(), &topics, "a"),
+        WorkerProcess::spawn(&db.url(), &topics, "b"),
+    ];
+    for w in &workers {
+        assert!(
+            w.wait_for_log("partitions assigned", Duration::from_secs(30))
+                .await
+        );
+    }
+    let (total, rate) = size((6_000, 1_000), (20_000, 1_000));
+    let commands = CommandLoad::start(topics.clone(), "k9", rate, total);
+    let mut rng = rand::thread_rng();
+    let mut kills = Vec::new();
+    for round in 0..3 {
+        let wait = rng.gen_range(500..size(2_500, 5_000));
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let victim = rng.gen_range(0..2);
+        workers[victim].signal("-KILL");
+        let _ = workers[victim].child.wait().await;
+        kills.push((victim, commands.sent_so_far()));
+        workers[victim] =
+            WorkerProcess::spawn(&db.url(), &topics, &format!("{victim}-restart{round}"));
+    }
+    let sent = commands.finish().await;
+    assert!(
+        kills.iter().all(|(_, at)| *at < total),
+        "every kill landed while commands were still being sent: {kills:?}"
+    );
+    let (answered, _) = load::every_command_answered(
+        &topics,
+        &sent,
+        Duration::from_secs(180),
+        "after three kill -9s",
+    )
+    .await;
+    println!(
+        "CHAOS worker-kills: {} commands at {rate}/s, kill -9 (worker, commands sent by then) {kills:?}; \
+         every command answered, {} duplicate replies ({:.2} %), p50 {} ms, p99 {} ms, max {} ms",
+        sent.len(),
+        answered.duplicates,
+        100.0 * answered.duplicates as f64 / sent.len() as f64,
+        answered.percentile(0.5),
+        answered.percentile(0.99),
+        answered.percentile(1.0),
+    );
+}
