@@ -99,7 +99,8 @@ async fn main() -> anyhow::Result<()> {
     // The orchestrator's side: replies keyed by correlation id.
     // Correlation id → (sent at, counted: sent after the warm-up).
     let sent_at: Arc<Mutex<HashMap<String, (Instant, bool)>>> = Arc::default();
-    let latencies: Arc<Mutex<Vec<f64>>> = Arc::default();
+    // (sent at, ms to the reply), for the percentiles and their course over time.
+    let latencies: Arc<Mutex<Vec<(Instant, f64)>>> = Arc::default();
     let replies = consumer(&bootstrap, &format!("probe_{id}"), &events)?;
     {
         let (sent_at, latencies) = (sent_at.clone(), latencies.clone());
@@ -116,7 +117,7 @@ async fn main() -> anyhow::Result<()> {
                     latencies
                         .lock()
                         .unwrap()
-                        .push((now - at).as_secs_f64() * 1000.0);
+                        .push((at, (now - at).as_secs_f64() * 1000.0));
                 }
             }
         });
@@ -178,18 +179,38 @@ async fn main() -> anyhow::Result<()> {
     while settle.elapsed() < Duration::from_secs(5) && pending() > 0 {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut l = latencies.lock().unwrap().clone();
-    l.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(f64::NAN)
+    let timed = latencies.lock().unwrap().clone();
+    let percentiles = |mut l: Vec<f64>| {
+        l.sort_by(f64::total_cmp);
+        move |p: f64| {
+            l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(f64::NAN)
+        }
     };
+    let l: Vec<f64> = timed.iter().map(|(_, ms)| *ms).collect();
+    let max = l.iter().copied().fold(f64::NAN, f64::max);
+    let pct = percentiles(l.clone());
+    // Per 10 s of sending (by send time): does the reply latency drift?
+    let mut windows: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
+    for (at, ms) in &timed {
+        let t = at.saturating_duration_since(started).as_secs() / 10 * 10;
+        windows.entry(t).or_default().push(*ms);
+    }
+    let windows: Vec<_> = windows
+        .into_iter()
+        .map(|(t, l)| {
+            let n = l.len();
+            let p = percentiles(l);
+            serde_json::json!({"t": t, "n": n, "p50_ms": p(0.5), "p99_ms": p(0.99)})
+        })
+        .collect();
     println!(
         "{}",
         serde_json::json!({"mode": mode, "rate": rate, "sent": counted, "answered": l.len(),
             "unanswered": pending(),
-            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": l.last()})
+            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": max,
+            "windows": windows})
     );
     if let Some(mut c) = child {
         c.start_kill()?;
