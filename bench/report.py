@@ -126,7 +126,7 @@ same UPDATE / upsert by key. Targets: ≥ 0.75, p99 ≤ 15 ms.
 
 ## Soak — `bench/soak.sh` (with `SOAK=1`)
 
-{(table(f"{results}/soak.md") + chr(10) + chr(10) + "![RSS over time](soak.svg)") if os.path.exists(f"{results}/soak.md") else "(not run this time; see below)"}
+{(table(f"{results}/soak.md") + chr(10) + chr(10) + "![RSS and reply latency over time](soak.svg)") if os.path.exists(f"{results}/soak.md") else "(not run this time; see below)"}
 
 ## Worker backlog drain — `bench/worker_throughput.sh`
 

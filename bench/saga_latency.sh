@@ -3,7 +3,9 @@
 # offered rate, through user-worker and — the ceiling, in the same run —
 # through a trivial echo consumer on the same broker (the broker's own two
 # hops). Consumers ask the test broker not to hold fetches (fetch.wait.max.ms
-# 5): nisshi does not wake a waiting fetch early, real Kafka does.
+# 5): nisshi does not wake a waiting fetch early, real Kafka does. Each run
+# gets an empty broker (fresh_broker): nisshi slows as its in-memory log grows,
+# so a run after another would be measured against a slower broker.
 #
 #   bash bench/saga_latency.sh                  # 1 000 and 10 000 commands/s, 10 s each
 #   RATES="1000" SECONDS_PER_RUN=20 bash bench/saga_latency.sh
@@ -27,8 +29,10 @@ bench_database "$DB" "$USERS"
 rows=""
 for rate in $RATES; do
   log "echo (broker two-hop ceiling) at $rate commands/s"
+  fresh_broker
   echo_json="$(./target/release/examples/saga_latency echo "$rate" "$SECONDS_PER_RUN" "$USERS")"
   log "user-worker at $rate commands/s"
+  fresh_broker
   worker_json="$(./target/release/examples/saga_latency worker ./target/release/user-worker "$URL" \
     "$rate" "$SECONDS_PER_RUN" "$USERS")"
   rows+="$(python3 - "$echo_json" "$worker_json" <<'PY'
@@ -43,7 +47,7 @@ done
 
 cat <<TABLE
 
-$(nproc) cores; broker nisshi, consumers fetch.wait.max.ms 5; ${SECONDS_PER_RUN} s per run after 2 s warm-up.
+$(nproc) cores; broker nisshi (restarted empty for every run), consumers fetch.wait.max.ms 5; ${SECONDS_PER_RUN} s per run after 2 s warm-up.
 Targets: p50 ≤ 1.5× and p99 ≤ 2× the echo's.
 
 | offered commands/s | echo p50 / p99 (ms) | user-worker p50 / p99 (ms) | ratio p50 / p99 | answered | worker max |

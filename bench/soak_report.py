@@ -18,7 +18,7 @@ def chart(title, unit, series, t_max, top, width=720, height=300, left=60, botto
            f'<line x1="{left}" y1="{base}" x2="{width - 20}" y2="{base}" stroke="#333"/>',
            f'<line x1="{left}" y1="{top + 30}" x2="{left}" y2="{base}" stroke="#333"/>',
            f'<text x="{width / 2:.0f}" y="{top + height - 8}">seconds</text>',
-           f'<text x="8" y="{top + height / 2:.0f}">{unit}</text>']
+           f'<text x="{left + 6}" y="{top + 40}">{unit}</text>']
     step = max(1, int(v_max) // 5)
     for v in range(0, int(v_max) + 1, step):
         out.append(f'<text x="{left - 50}" y="{y(v) + 4:.0f}">{v}</text>')

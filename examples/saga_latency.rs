@@ -5,7 +5,9 @@
 //! the same broker: the broker's own two hops. Run by `bench/saga_latency.sh`.
 //!
 //! Arguments: MODE (worker BINARY DATABASE_URL | echo) RATE SECONDS USERS
-//! Prints one JSON line: mode, rate, sent, answered, p50/p90/p99/max in ms.
+//! Prints one JSON line: mode, rate, sent, answered, p50/p90/p99/max in ms,
+//! and p50/p99 per 10 s of sending (`windows`). `FETCH_WAIT_MS` (default 5)
+//! sets every consumer's fetch wait.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -21,7 +23,11 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 
 /// The test broker does not wake waiting fetches early (real Kafka does):
 /// every consumer here, the worker's included, asks it not to wait long.
-const FETCH_WAIT_MS: &str = "5";
+/// `fetch.wait.max.ms` of every consumer here (`FETCH_WAIT_MS`, default 5): the
+/// test broker answers a waiting fetch only when the wait ends.
+fn fetch_wait_ms() -> String {
+    std::env::var("FETCH_WAIT_MS").unwrap_or_else(|_| "5".into())
+}
 const WARM_UP: Duration = Duration::from_secs(2);
 /// Producers send what a millisecond gathered in one request, as the worker's
 /// own producer does (linger.ms 2 there).
@@ -37,7 +43,7 @@ fn consumer(bootstrap: &str, group: &str, topic: &str) -> anyhow::Result<StreamC
     let c: StreamConsumer = client(bootstrap)
         .set("group.id", group)
         .set("auto.offset.reset", "earliest")
-        .set("fetch.wait.max.ms", FETCH_WAIT_MS)
+        .set("fetch.wait.max.ms", fetch_wait_ms())
         .set("enable.auto.commit", "true")
         .create()?;
     c.subscribe(&[topic])?;
@@ -70,7 +76,7 @@ async fn main() -> anyhow::Result<()> {
                 .env("KAFKA_USER_SERVICE_GROUP_ID", format!("lgrp_{id}"))
                 .env(
                     "KAFKA_PROPERTIES",
-                    format!("consumer.fetch.wait.max.ms={FETCH_WAIT_MS}"),
+                    format!("consumer.fetch.wait.max.ms={}", fetch_wait_ms()),
                 )
                 .env("DATABASE_URL", &args[3])
                 .env("RUST_LOG", "warn")

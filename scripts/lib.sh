@@ -163,6 +163,17 @@ stop_broker() {
   if [ -n "$BROKER_PID" ]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
 }
 
+# fresh_broker: restarts the nisshi this script started, empty. Its cost per
+# message grows with what it holds in memory, so runs compared side by side
+# must each start on an empty one. A broker we did not start is left alone.
+fresh_broker() {
+  if [ -z "$BROKER_PID" ]; then return; fi
+  stop_broker
+  BROKER_PID=""
+  unset KAFKA_BOOTSTRAP_SERVERS
+  ensure_broker >/dev/null
+}
+
 pg_up() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; }
 
 ensure_postgres() {
