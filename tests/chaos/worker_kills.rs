@@ -28,12 +28,14 @@ async fn kill_9_one_of_two_workers_three_times() {
                 .await
         );
     }
-    let (total, rate) = size((6_000, 1_000), (20_000, 1_000));
+    // Three waits of at most 1.8 s (short) or 5 s (long) end well before the
+    // last command is sent (8 s, 20 s): every kill lands mid-stream.
+    let (total, rate) = size((8_000, 1_000), (20_000, 1_000));
     let commands = CommandLoad::start(topics.clone(), "k9", rate, total);
     let mut rng = rand::thread_rng();
     let mut kills = Vec::new();
     for round in 0..3 {
-        let wait = rng.gen_range(500..size(2_500, 5_000));
+        let wait = rng.gen_range(500..size(1_800, 5_000));
         tokio::time::sleep(Duration::from_millis(wait)).await;
         let victim = rng.gen_range(0..2);
         workers[victim].signal("-KILL");
