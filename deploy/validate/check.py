@@ -16,6 +16,7 @@
 """
 import json
 import pathlib
+import re
 import sys
 
 import jsonschema
@@ -387,7 +388,6 @@ def policy_selftest(rendered):
 
 
 def monitoring(rendered, overlay, metrics_rs, rules_yml, dashboard_json):
-    import re
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
     services = [d for d in yaml.safe_load_all(open(overlay)) if d and d["kind"] == "Service"]
     exported = set(re.findall(r'pub const \w+: &str = "([a-z_]+)";', open(metrics_rs).read()))
@@ -432,8 +432,36 @@ def monitoring(rendered, overlay, metrics_rs, rules_yml, dashboard_json):
     print(f"ok   {len(exprs)} alert and panel queries name exported metrics; PrometheusRule = {rules_yml}; scrape ports exist")
 
 
+def _unpinned_bases(dockerfile_text):
+    """External images in FROM lines without an @sha256 digest (stage names are
+    internal and need none)."""
+    stages, unpinned = set(), []
+    for line in dockerfile_text.splitlines():
+        words = line.split()
+        if len(words) < 2 or words[0].upper() != "FROM":
+            continue
+        image = next(w for w in words[1:] if not w.startswith("--"))
+        if image not in stages and not re.search(r"@sha256:[0-9a-f]{64}$", image):
+            unpinned.append(image)
+        if len(words) >= 4 and words[-2].upper() == "AS":
+            stages.add(words[-1])
+    return unpinned
+
+
+def base_images(dockerfile):
+    unpinned = _unpinned_bases(open(dockerfile).read())
+    for image in unpinned:
+        print(f"FAIL {dockerfile}: base image {image} is not pinned by digest (@sha256:...)")
+    if unpinned:
+        sys.exit(1)
+    # The check itself must be able to fail: a tag-only FROM is caught.
+    assert _unpinned_bases("FROM debian:bookworm-slim AS x\nFROM x\n") == ["debian:bookworm-slim"]
+    print(f"ok   every external base image in {dockerfile} is pinned by digest")
+
+
 if __name__ == "__main__":
     {"compose": compose, "split": split, "scaledobjects": scaledobjects,
      "keda-strict": keda_strict, "keda-strict-selftest": keda_strict_selftest,
      "budget": budget, "release": release, "monitoring": monitoring,
-     "policy": policy, "policy-selftest": policy_selftest}[sys.argv[1]](*sys.argv[2:])
+     "policy": policy, "policy-selftest": policy_selftest,
+     "base-images": base_images}[sys.argv[1]](*sys.argv[2:])
