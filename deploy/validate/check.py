@@ -23,15 +23,21 @@ import jsonschema
 import yaml
 
 
+def _verdict(problems, ok):
+    """Every problem as a FAIL line and exit 1, or the one ok line."""
+    for p in problems:
+        print(f"FAIL {p}", file=sys.stderr)
+    if problems:
+        sys.exit(1)
+    print(f"ok   {ok}")
+
+
 def compose(path, schema_path):
     doc = yaml.safe_load(open(path))
     schema = json.load(open(schema_path))
     errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(doc), key=str)
-    for e in errors:
-        print(f"FAIL {path}: {'/'.join(map(str, e.path))}: {e.message}", file=sys.stderr)
-    if errors:
-        sys.exit(1)
-    print(f"ok   {path} against the Compose Specification schema")
+    _verdict([f"{path}: {'/'.join(map(str, e.path))}: {e.message}" for e in errors],
+             f"{path} against the Compose Specification schema")
 
 
 def split(rendered, out_dir):
@@ -312,12 +318,7 @@ def policy_errors(docs, prod):
 
 def policy(rendered, prod=""):
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
-    errors = policy_errors(docs, bool(prod))
-    for e in errors:
-        print(f"FAIL {e}", file=sys.stderr)
-    if errors:
-        sys.exit(1)
-    print(f"ok   {rendered}: every production rule holds")
+    _verdict(policy_errors(docs, bool(prod)), f"{rendered}: every production rule holds")
 
 
 def policy_selftest(rendered):
@@ -425,11 +426,8 @@ def monitoring(rendered, overlay, metrics_rs, rules_yml, dashboard_json):
         for endpoint in monitor["spec"]["endpoints"]:
             if endpoint["port"] not in ports:
                 problems.append(f"ServiceMonitor/{monitor['metadata']['name']}: no Service port {endpoint['port']!r}")
-    for p in problems:
-        print(f"FAIL {p}", file=sys.stderr)
-    if problems:
-        sys.exit(1)
-    print(f"ok   {len(exprs)} alert and panel queries name exported metrics; PrometheusRule = {rules_yml}; scrape ports exist")
+    _verdict(problems, f"{len(exprs)} alert and panel queries name exported metrics; "
+                       f"PrometheusRule = {rules_yml}; scrape ports exist")
 
 
 def _unpinned_bases(dockerfile_text):
@@ -449,14 +447,11 @@ def _unpinned_bases(dockerfile_text):
 
 
 def base_images(dockerfile):
-    unpinned = _unpinned_bases(open(dockerfile).read())
-    for image in unpinned:
-        print(f"FAIL {dockerfile}: base image {image} is not pinned by digest (@sha256:...)")
-    if unpinned:
-        sys.exit(1)
     # The check itself must be able to fail: a tag-only FROM is caught.
     assert _unpinned_bases("FROM debian:bookworm-slim AS x\nFROM x\n") == ["debian:bookworm-slim"]
-    print(f"ok   every external base image in {dockerfile} is pinned by digest")
+    _verdict([f"{dockerfile}: base image {image} is not pinned by digest (@sha256:...)"
+              for image in _unpinned_bases(open(dockerfile).read())],
+             f"every external base image in {dockerfile} is pinned by digest")
 
 
 if __name__ == "__main__":
