@@ -7,7 +7,16 @@ local kind = os.getenv("BENCH_WRITE") or "rating"
 local requests = {}
 local counter = 0
 
+-- Each thread its own random sequence: unseeded, wrk's threads would all
+-- write the same users in lockstep.
+local threads = 0
+setup = function(thread)
+  thread:set("thread_id", threads)
+  threads = threads + 1
+end
+
 init = function(args)
+  math.randomseed(os.time() * 97 + (thread_id or 0) * 7919)
   local headers = { ["Content-Type"] = "application/json" }
   for i = 1, n do
     if kind == "sync" then

@@ -12,6 +12,7 @@ pub const HTTP_DURATION: &str = "http_request_duration_seconds";
 pub const HTTP_CONNECTIONS_REFUSED: &str = "http_connections_refused_total";
 pub const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
 pub const DB_POOL_WAITING: &str = "db_pool_waiting";
+pub const DB_WRITE_BATCH_SIZE: &str = "db_write_batch_size";
 pub const AUTH_TOKEN_CACHE_ENTRIES: &str = "auth_token_cache_entries";
 pub const AUTH_TOKENS: &str = "auth_tokens_total";
 pub const STRIPE_DURATION: &str = "stripe_request_duration_seconds";
@@ -58,6 +59,9 @@ pub fn handle() -> &'static PrometheusHandle {
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full(WORKER_BATCH_SIZE.into()), BATCH_BUCKETS)
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(DB_WRITE_BATCH_SIZE.into()), BATCH_BUCKETS)
             })
             .expect("bucket lists are not empty")
             .build_recorder();

@@ -4,6 +4,7 @@
 //! [`DbError::Unavailable`] quickly (the HTTP layer answers 503, the worker retries)
 //! instead of a request hanging until some TCP timeout.
 
+mod batch;
 mod import;
 mod migrations;
 mod pool;

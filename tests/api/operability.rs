@@ -2,12 +2,12 @@
 //! `/docs`, Prometheus metrics of both binaries, JSON logs with request and
 //! correlation ids, and the worker's probes.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::Duration;
 
 use crate::common::kafka::Topics;
-use crate::common::{TestApp, TestDb};
+use crate::common::{TestApp, TestDb, metric_samples as samples};
 use reqwest::Method;
 use serde_json::Value;
 use userlib::http::ROUTES;
@@ -113,31 +113,11 @@ async fn docs_page_loads_the_document() {
     );
 }
 
-/// The samples of a Prometheus text exposition, `series → value`; comment
-/// lines (`# TYPE`, `# HELP`) are not samples, so a check cannot pass on them.
-fn samples(text: &str) -> HashMap<String, f64> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (series, value) = l.rsplit_once(' ').expect("`series value`");
-            (series.to_owned(), value.parse().expect("a number"))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn api_metrics_count_requests_by_route_template_and_status() {
     let app = TestApp::spawn().await;
     let scrape = || async {
-        let text = app
-            .http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = app.metrics_text().await;
         assert!(
             !text.contains("user_metrics"),
             "raw paths never become labels"

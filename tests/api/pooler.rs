@@ -159,6 +159,12 @@ async fn two_hundred_clients_share_five_server_connections() {
                                   "first_name": format!("R{round}")});
                 statuses.push(app.post_json("/api/user/sync-from-frontend", &body).await);
                 statuses.push(app.get(&format!("/api/user/{id}")).await);
+                // Syncs share batched statements and reads shared clients; a
+                // page of ids takes a pool connection per request.
+                statuses.push(
+                    app.get(&format!("/api/user/list-users?limit=5&after={id}"))
+                        .await,
+                );
             }
             statuses
         }
@@ -174,7 +180,7 @@ async fn two_hundred_clients_share_five_server_connections() {
         .collect();
     assert!(
         failed.is_empty(),
-        "{} of 2000 failed: {failed:?}",
+        "{} of 3000 failed: {failed:?}",
         failed.len()
     );
     assert_eq!(app.count_users().await, 200);

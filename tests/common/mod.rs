@@ -297,6 +297,12 @@ impl TestApp {
         send(self.http.get(self.url(path))).await
     }
 
+    /// The text of `/metrics` (Prometheus exposition).
+    pub async fn metrics_text(&self) -> String {
+        let answer = self.http.get(self.url("/metrics")).send().await.unwrap();
+        answer.text().await.unwrap()
+    }
+
     pub async fn delete(&self, path: &str) -> (u16, Value) {
         send(self.http.delete(self.url(path))).await
     }
@@ -393,6 +399,18 @@ async fn send(req: reqwest::RequestBuilder) -> (u16, Value) {
 
 /// Asserts a failure answer: the status, `success: false` and a message.
 #[track_caller]
+/// The samples of a Prometheus text exposition, `series → value`; comment
+/// lines (`# TYPE`, `# HELP`) are not samples, so a check cannot pass on them.
+pub fn metric_samples(text: &str) -> std::collections::HashMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (series, value) = l.rsplit_once(' ').expect("`series value`");
+            (series.to_owned(), value.parse().expect("a number"))
+        })
+        .collect()
+}
+
 pub fn assert_error(got: &(u16, Value), status: u16) {
     let (code, body) = got;
     assert_eq!(*code, status, "{body}");

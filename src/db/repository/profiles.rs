@@ -22,54 +22,23 @@ impl Repository {
     }
 
     /// Creates the user or updates its profile fields; `true` when it was created.
+    /// Batched with concurrent syncs (`db/batch.rs`).
     pub async fn upsert_profile(&self, p: &ProfileUpdate) -> Result<(User, bool), DbError> {
-        match self.upsert_profile_once(p).await {
-            // `ON CONFLICT (clerk_user_id)` arbitrates only the primary key. When two
-            // first syncs of one user race, the loser can instead collide with the
-            // winner's not-yet-committed row on the email (or username) index. By
-            // the time that error is raised the winner has committed, so one retry
-            // takes the update path; a real clash with another user fails again.
-            Err(DbError::Conflict(Conflict::Email | Conflict::Username)) => {
-                self.upsert_profile_once(p).await
-            }
-            other => other,
-        }
+        self.deadline(self.writes.profiles.apply(p.clone())).await
     }
 
-    async fn upsert_profile_once(&self, p: &ProfileUpdate) -> Result<(User, bool), DbError> {
-        let phone = p.phone_number.as_ref();
-        let username = p.username.as_ref();
-        let row = self
-            .query_opt(
-                UPSERT_PROFILE,
-                &[
-                    &p.clerk_user_id.as_str(),
-                    &p.email.as_str(),
-                    &p.first_name.as_ref().map(|n| n.as_str()),
-                    &p.last_name.as_ref().map(|n| n.as_str()),
-                    &phone.is_some(),
-                    &phone.and_then(|v| v.as_ref()).map(|v| v.as_str()),
-                    &username.is_some(),
-                    &username.and_then(|v| v.as_ref()).map(|v| v.as_str()),
-                ],
-            )
-            .await?
-            .expect("an upsert … RETURNING yields the row");
-        Ok((user_from_row(&row), row.get("inserted")))
-    }
-
-    /// `false` when there is no such user.
+    /// `false` when there is no such user. Batched with concurrent ratings.
     pub async fn set_rating(
         &self,
         id: &ClerkUserId,
         kind: RatingKind,
         rating: Rating,
     ) -> Result<bool, DbError> {
-        let sql = match kind {
-            RatingKind::Customer => SET_CUSTOMER_RATING,
-            RatingKind::Runner => SET_RUNNER_RATING,
+        let batcher = match kind {
+            RatingKind::Customer => &self.writes.customer_ratings,
+            RatingKind::Runner => &self.writes.runner_ratings,
         };
-        self.execute(sql, &[&id.as_str(), &rating.value()]).await
+        self.deadline(batcher.apply((id.clone(), rating))).await
     }
 
     /// `false` when there is no such user.

@@ -80,6 +80,49 @@ pub(super) const SET_RUNNER_RATING: Sql = Sql::new(
     "UPDATE users SET runner_rating = $2, updated_at = now() WHERE clerk_user_id = $1",
     &[Type::TEXT, Type::FLOAT8],
 );
+// The batched forms (`db/batch.rs`): many users' writes in one statement. The
+// source columns are named apart from the table's so RETURNING stays unambiguous.
+pub(super) const SET_CUSTOMER_RATINGS: Sql = Sql::new(
+    "UPDATE users SET customer_rating = v.rating, updated_at = now() \
+     FROM unnest($1::text[], $2::float8[]) AS v(id, rating) WHERE clerk_user_id = v.id \
+     RETURNING clerk_user_id",
+    &[Type::TEXT_ARRAY, Type::FLOAT8_ARRAY],
+);
+pub(super) const SET_RUNNER_RATINGS: Sql = Sql::new(
+    "UPDATE users SET runner_rating = v.rating, updated_at = now() \
+     FROM unnest($1::text[], $2::float8[]) AS v(id, rating) WHERE clerk_user_id = v.id \
+     RETURNING clerk_user_id",
+    &[Type::TEXT_ARRAY, Type::FLOAT8_ARRAY],
+);
+// The update branch of UPSERT_PROFILE for existing users; a user it does not
+// return does not exist yet and goes through UPSERT_PROFILE on its own.
+pub(super) const UPDATE_PROFILES: Sql = Sql::new(
+    concat!(
+        "UPDATE users SET \
+       email = v.new_email, \
+       first_name = COALESCE(v.new_first, first_name), \
+       last_name = COALESCE(v.new_last, last_name), \
+       phone_number = CASE WHEN v.phone_set THEN v.new_phone ELSE phone_number END, \
+       username = CASE WHEN v.username_set THEN v.new_username ELSE username END, \
+       updated_at = now() \
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bool[], $6::text[], \
+       $7::bool[], $8::text[]) \
+       AS v(id, new_email, new_first, new_last, phone_set, new_phone, username_set, new_username) \
+     WHERE clerk_user_id = v.id \
+     RETURNING ",
+        user_columns!()
+    ),
+    &[
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::BOOL_ARRAY,
+        Type::TEXT_ARRAY,
+        Type::BOOL_ARRAY,
+        Type::TEXT_ARRAY,
+    ],
+);
 pub(super) const SET_CONNECT_ACCOUNT: Sql = Sql::new(
     "UPDATE users SET stripe_connect_account_id = $2, updated_at = now() \
      WHERE clerk_user_id = $1",
@@ -236,6 +279,9 @@ mod tests {
             UPSERT_PROFILE,
             SET_CUSTOMER_RATING,
             SET_RUNNER_RATING,
+            SET_CUSTOMER_RATINGS,
+            SET_RUNNER_RATINGS,
+            UPDATE_PROFILES,
             SET_CONNECT_ACCOUNT,
             SET_STRIPE_IDS,
             CLAIM_CUSTOMER_KEY,

@@ -1,0 +1,186 @@
+//! The writes that go through group commit (`db/batch.rs`): ratings and
+//! profile syncs, each as one statement for many users and on its own.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::Client;
+
+use super::statements::*;
+use super::{DbError, Pooler, user_from_row};
+use crate::db::batch::BatchWrite;
+use crate::db::sql;
+use crate::db::{Conflict, batch::Batcher};
+use crate::domain::{ClerkUserId, ProfileUpdate, Rating, RatingKind, User};
+
+/// The batchers of one repository.
+pub(super) struct Writes {
+    pub customer_ratings: Batcher<RatingWrite>,
+    pub runner_ratings: Batcher<RatingWrite>,
+    pub profiles: Batcher<ProfileWrite>,
+}
+
+/// `UPDATE … SET <kind>_rating`; answers whether the user exists.
+pub(super) struct RatingWrite {
+    pub kind: RatingKind,
+    pub pooler: Pooler,
+}
+
+impl BatchWrite for RatingWrite {
+    type Item = (ClerkUserId, Rating);
+    type Output = bool;
+    const NAME: &'static str = "rating";
+
+    fn key(item: &Self::Item) -> &str {
+        item.0.as_str()
+    }
+
+    async fn apply_all(
+        &self,
+        client: &Client,
+        items: &[&Self::Item],
+    ) -> Result<Vec<Option<bool>>, DbError> {
+        let stmt = match self.kind {
+            RatingKind::Customer => SET_CUSTOMER_RATINGS,
+            RatingKind::Runner => SET_RUNNER_RATINGS,
+        };
+        let ids: Vec<&str> = items.iter().map(|(id, _)| id.as_str()).collect();
+        let ratings: Vec<f64> = items.iter().map(|(_, r)| r.value()).collect();
+        let rows = sql::query(client, self.pooler, &stmt, &[&ids, &ratings]).await?;
+        let mut found: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+        found.sort_unstable();
+        Ok(ids
+            .iter()
+            .map(|id| Some(found.binary_search_by(|f| f.as_str().cmp(id)).is_ok()))
+            .collect())
+    }
+
+    async fn apply_one(&self, client: &Client, (id, rating): &Self::Item) -> Result<bool, DbError> {
+        let stmt = match self.kind {
+            RatingKind::Customer => SET_CUSTOMER_RATING,
+            RatingKind::Runner => SET_RUNNER_RATING,
+        };
+        Ok(sql::execute(client, self.pooler, &stmt, &[&id.as_str(), &rating.value()]).await? > 0)
+    }
+}
+
+/// Creates the user or updates its profile; answers the row and whether it
+/// was created. Batched, only existing users are updated; the others are
+/// created one by one.
+pub(super) struct ProfileWrite {
+    pub pooler: Pooler,
+}
+
+impl BatchWrite for ProfileWrite {
+    type Item = ProfileUpdate;
+    type Output = (User, bool);
+    const NAME: &'static str = "profile";
+
+    fn key(item: &Self::Item) -> &str {
+        item.clerk_user_id.as_str()
+    }
+
+    async fn apply_all(
+        &self,
+        client: &Client,
+        items: &[&Self::Item],
+    ) -> Result<Vec<Option<(User, bool)>>, DbError> {
+        let ids: Vec<&str> = items.iter().map(|p| p.clerk_user_id.as_str()).collect();
+        let emails: Vec<&str> = items.iter().map(|p| p.email.as_str()).collect();
+        let first: Vec<Option<&str>> = items
+            .iter()
+            .map(|p| p.first_name.as_ref().map(|n| n.as_str()))
+            .collect();
+        let last: Vec<Option<&str>> = items
+            .iter()
+            .map(|p| p.last_name.as_ref().map(|n| n.as_str()))
+            .collect();
+        let phone_set: Vec<bool> = items.iter().map(|p| p.phone_number.is_some()).collect();
+        let phone: Vec<Option<&str>> = items
+            .iter()
+            .map(|p| {
+                p.phone_number
+                    .as_ref()
+                    .and_then(|v| v.as_ref())
+                    .map(|v| v.as_str())
+            })
+            .collect();
+        let username_set: Vec<bool> = items.iter().map(|p| p.username.is_some()).collect();
+        let username: Vec<Option<&str>> = items
+            .iter()
+            .map(|p| {
+                p.username
+                    .as_ref()
+                    .and_then(|v| v.as_ref())
+                    .map(|v| v.as_str())
+            })
+            .collect();
+        let rows = sql::query(
+            client,
+            self.pooler,
+            &UPDATE_PROFILES,
+            &[
+                &ids,
+                &emails,
+                &first,
+                &last,
+                &phone_set,
+                &phone,
+                &username_set,
+                &username,
+            ],
+        )
+        .await?;
+        let mut updated: HashMap<String, User> = rows
+            .iter()
+            .map(|row| {
+                let user = user_from_row(row);
+                (user.clerk_user_id.clone(), user)
+            })
+            .collect();
+        Ok(ids
+            .iter()
+            .map(|id| updated.remove(*id).map(|user| (user, false)))
+            .collect())
+    }
+
+    async fn apply_one(&self, client: &Client, p: &Self::Item) -> Result<(User, bool), DbError> {
+        match upsert_profile(client, self.pooler, p).await {
+            // `ON CONFLICT (clerk_user_id)` arbitrates only the primary key. When two
+            // first syncs of one user race, the loser can instead collide with the
+            // winner's not-yet-committed row on the email (or username) index. By
+            // the time that error is raised the winner has committed, so one retry
+            // takes the update path; a real clash with another user fails again.
+            Err(DbError::Conflict(Conflict::Email | Conflict::Username)) => {
+                upsert_profile(client, self.pooler, p).await
+            }
+            other => other,
+        }
+    }
+}
+
+async fn upsert_profile(
+    client: &Client,
+    pooler: Pooler,
+    p: &ProfileUpdate,
+) -> Result<(User, bool), DbError> {
+    let phone = p.phone_number.as_ref();
+    let username = p.username.as_ref();
+    let rows = sql::query(
+        client,
+        pooler,
+        &UPSERT_PROFILE,
+        &[
+            &p.clerk_user_id.as_str(),
+            &p.email.as_str(),
+            &p.first_name.as_ref().map(|n| n.as_str()),
+            &p.last_name.as_ref().map(|n| n.as_str()),
+            &phone.is_some(),
+            &phone.and_then(|v| v.as_ref()).map(|v| v.as_str()),
+            &username.is_some(),
+            &username.and_then(|v| v.as_ref()).map(|v| v.as_str()),
+        ],
+    )
+    .await?;
+    let row = rows.first().expect("an upsert … RETURNING yields the row");
+    Ok((user_from_row(row), row.get("inserted")))
+}
