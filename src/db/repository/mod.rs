@@ -13,11 +13,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use futures_util::{Stream, StreamExt};
-use tokio::sync::Semaphore;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::batch::Batcher;
 use super::shared::SharedReads;
 use super::sql::{self, Sql};
 use super::{DbError, TimedOut};
@@ -96,30 +94,7 @@ impl Repository {
     /// connection to the last row.
     pub fn new(pool: Pool, settings: &DatabaseSettings) -> Self {
         let pg = settings.pg_config();
-        // Two batches at a time: one being applied while the next gathers.
-        // More made smaller batches and a longer tail (bench/write_path.sh on
-        // 2 cores: 4 in flight p99 21-25 ms, 2 in flight 14-19 ms).
-        let in_flight = Arc::new(Semaphore::new(settings.pool_size.clamp(1, 2)));
-        let batcher =
-            |write| Batcher::new(write, pool.clone(), settings.timeout, in_flight.clone());
-        let writes = Arc::new(batched::Writes {
-            customer_ratings: batcher(batched::RatingWrite {
-                kind: RatingKind::Customer,
-                pooler: settings.pooler,
-            }),
-            runner_ratings: batcher(batched::RatingWrite {
-                kind: RatingKind::Runner,
-                pooler: settings.pooler,
-            }),
-            profiles: Batcher::new(
-                batched::ProfileWrite {
-                    pooler: settings.pooler,
-                },
-                pool.clone(),
-                settings.timeout,
-                in_flight.clone(),
-            ),
-        });
+        let writes = Arc::new(batched::Writes::new(&pool, settings));
         Self {
             writes,
             pool,

@@ -34,11 +34,8 @@ impl Repository {
         kind: RatingKind,
         rating: Rating,
     ) -> Result<bool, DbError> {
-        let batcher = match kind {
-            RatingKind::Customer => &self.writes.customer_ratings,
-            RatingKind::Runner => &self.writes.runner_ratings,
-        };
-        self.deadline(batcher.apply((id.clone(), rating))).await
+        self.deadline(self.writes.ratings(kind).apply((id.clone(), rating)))
+            .await
     }
 
     /// `false` when there is no such user.
