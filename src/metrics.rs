@@ -13,6 +13,7 @@ pub const HTTP_CONNECTIONS_REFUSED: &str = "http_connections_refused_total";
 pub const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
 pub const DB_POOL_WAITING: &str = "db_pool_waiting";
 pub const DB_WRITE_BATCH_SIZE: &str = "db_write_batch_size";
+pub const DB_WRITE_BATCH_DURATION: &str = "db_write_batch_duration_seconds";
 pub const AUTH_TOKEN_CACHE_ENTRIES: &str = "auth_token_cache_entries";
 pub const AUTH_TOKENS: &str = "auth_tokens_total";
 pub const STRIPE_DURATION: &str = "stripe_request_duration_seconds";

@@ -189,10 +189,13 @@ async fn run<W: BatchWrite>(
     metrics::histogram!(crate::metrics::DB_WRITE_BATCH_SIZE, "write" => W::NAME)
         .record(batch.len() as f64);
     let items: Vec<&W::Item> = batch.iter().map(|p| &p.item).collect();
+    let started = std::time::Instant::now();
     // Out of time, every answer is dropped: callers see a timeout.
     let Ok(answers) = tokio::time::timeout(timeout, apply(&*write, &pool, &items)).await else {
         return;
     };
+    metrics::histogram!(crate::metrics::DB_WRITE_BATCH_DURATION, "write" => W::NAME)
+        .record(started.elapsed().as_secs_f64());
     drop(items);
     for (pending, answer) in batch.into_iter().zip(answers) {
         let _ = pending.answer.send(answer);

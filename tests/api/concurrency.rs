@@ -24,8 +24,9 @@ async fn simultaneous_first_syncs_make_one_row() {
     assert_eq!(app.count_users().await, 20);
 }
 
-/// `db_write_batch_size` samples of this process: (writes, batches).
-async fn batched_so_far(app: &TestApp, write: &str) -> (f64, f64) {
+/// `db_write_batch_size` samples of this process: (writes, batches), and the
+/// statements timed by `db_write_batch_duration_seconds`.
+async fn batched_so_far(app: &TestApp, write: &str) -> (f64, f64, f64) {
     let samples = metric_samples(&app.metrics_text().await);
     let sample = |name: &str| {
         samples
@@ -35,6 +36,7 @@ async fn batched_so_far(app: &TestApp, write: &str) -> (f64, f64) {
     (
         sample("db_write_batch_size_sum").unwrap_or(0.0),
         sample("db_write_batch_size_count").unwrap_or(0.0),
+        sample("db_write_batch_duration_seconds_count").unwrap_or(0.0),
     )
 }
 
@@ -119,6 +121,8 @@ async fn concurrent_ratings_share_statements_and_each_gets_its_own_answer() {
         rows >= writes.len() as f64 && statements < rows,
         "{rows} ratings went out in {statements} statements: no batch carried more than one"
     );
+    // Other tests of this process write too, so only "timed" is certain.
+    assert!(after.2 > before.2, "the statements' durations are recorded");
 }
 
 /// Concurrent syncs: updates of existing users share a statement, new users
