@@ -121,7 +121,7 @@ wrk_env() {
   esac
 }
 
-rows=""
+rows="" views=""
 for path in $PATHS; do
   for auth in $AUTHS; do
     log "user-api: $auth, $path: wrk, $CONNS connections, ${DURATION}s"
@@ -136,8 +136,11 @@ for path in $PATHS; do
         env $(wrk_env "$auth") wrk -t2 -c"$CONNS" -d1s -s bench/get_user.lua "http://127.0.0.1:$PORT" >/dev/null
       done
     fi
+    curl -fs "http://127.0.0.1:$PORT/metrics" >"$WORK/before"
     out="$(env $(wrk_env "$auth") wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/get_user.lua \
       "http://127.0.0.1:$PORT")"
+    curl -fs "http://127.0.0.1:$PORT/metrics" >"$WORK/after"
+    views+="* $auth, $path: $(python3 bench/server_view.py "$WORK/before" "$WORK/after" 'route="/user/{id}"')"$'\n'
     rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$API_PID/status")"
     kill -TERM "$API_PID"; wait "$API_PID" || true
     wrk_stats "$out" "$pg_tps"
@@ -180,4 +183,8 @@ pgbench ceiling (same SELECT, prepared, direct): **${pg_tps} TPS**.
 | credentials | path | req/s | ratio to ceiling | p50 / p99 | peak RSS | errors |
 |---|---|---|---|---|---|---|
 ${rows}${bouncer_row}${memory}
+
+Seen from inside user-api (its /metrics over the same runs):
+
+${views}
 TABLE

@@ -2,8 +2,8 @@
 # Soak: SOAK_SECONDS (default 600) of mixed load — reads and rating writes on
 # user-api (wrk, paced), get_payment_info commands at SOAK_COMMANDS_PER_S
 # (default 50) through user-worker (the saga probe, reply latency per 10 s) —
-# with the RSS of both processes sampled every 10 s. Writes docs/soak.csv and
-# docs/soak.svg; prints whether RSS stayed flat after the warm-up (last minute
+# with the RSS of both processes sampled every 10 s. Writes docs/soak.csv,
+# docs/soak.svg and docs/soak.md; prints whether RSS stayed flat after the warm-up (last minute
 # within 10 % of the second minute).
 #
 # Why only 50 commands/s: the test broker (nisshi, in-memory) spends more CPU
@@ -64,5 +64,7 @@ while [ $(( $(date +%s) - start )) -lt "$SOAK_SECONDS" ]; do
     'BEGIN { printf "%d,%.1f,%.1f\n", t, a / 1024, w / 1024 }' >>docs/soak.csv
 done
 wait "${PIDS[1]}" "${PIDS[2]}" "${PIDS[3]}" 2>/dev/null || true
-python3 bench/soak_report.py docs/soak.csv docs/soak.svg /tmp/userlib-soak-reads.txt \
-  /tmp/userlib-soak-writes.txt /tmp/userlib-soak-saga.json
+# docs/soak.md keeps the table for bench/report.py until the next soak.
+{ echo "$(date -u +%F), commit $(git rev-parse --short HEAD), $(nproc) cores:"
+  python3 bench/soak_report.py docs/soak.csv docs/soak.svg /tmp/userlib-soak-reads.txt \
+    /tmp/userlib-soak-writes.txt /tmp/userlib-soak-saga.json; } | tee docs/soak.md

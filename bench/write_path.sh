@@ -25,10 +25,11 @@ bench_database "$DB" "$USERS"
 DATABASE_URL="$URL" DATABASE_POOL_SIZE="$POOL" LISTEN_ADDR="127.0.0.1:$PORT" AUTH_MODE=none RUST_LOG="warn,warp=off" \
   MIGRATE_ON_START=false ./target/release/user-api &
 api_pid=$!
-trap 'kill "$api_pid" 2>/dev/null || true' EXIT
+work="$(mktemp -d)"
+trap 'kill "$api_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.2; done
 
-rows=""
+rows="" views=""
 for kind in rating sync; do
   log "$kind: pgbench ceiling, $CONNS clients, ${DURATION}s"
   pg_out="$(pgbench -n -M prepared -c "$CONNS" -j 2 -T "$DURATION" -f "bench/write_$kind.sql" \
@@ -36,9 +37,13 @@ for kind in rating sync; do
   pg_tps="$(printf '%s\n' "$pg_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)"
   log "$kind: user-api, wrk, $CONNS connections, ${DURATION}s"
   BENCH_WRITE=$kind wrk -t2 -c"$CONNS" -d3s -s bench/write.lua "http://127.0.0.1:$PORT" >/dev/null
+  curl -fs "http://127.0.0.1:$PORT/metrics" >"$work/before"
   out="$(BENCH_WRITE=$kind wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/write.lua "http://127.0.0.1:$PORT")"
+  curl -fs "http://127.0.0.1:$PORT/metrics" >"$work/after"
   wrk_stats "$out" "$pg_tps"
   rows+="| $kind | ${pg_tps} | ${rps} | **${ratio}** | ${p50} / ${p99} | ${errors} |"$'\n'
+  case "$kind" in rating) route=customer-rating write=rating ;; sync) route=sync-from-frontend write=profile ;; esac
+  views+="* $kind: $(python3 bench/server_view.py "$work/before" "$work/after" "$route" "$write")"$'\n'
 done
 rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$api_pid/status")"
 
@@ -49,5 +54,7 @@ $(nproc) cores; $CONNS connections (pool $POOL); ${DURATION} s per run; targets 
 | write | pgbench ceiling (TPS) | user-api (req/s) | ratio | p50 / p99 | errors |
 |---|---|---|---|---|---|
 ${rows}
-user-api peak RSS: $((rss_kb / 1024)) MiB.
+user-api peak RSS: $((rss_kb / 1024)) MiB. Seen from inside user-api (its /metrics over the same runs):
+
+${views}
 TABLE
