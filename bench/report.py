@@ -6,6 +6,7 @@ import datetime
 import os
 import platform
 import re
+from statistics import median
 import subprocess
 import sys
 
@@ -76,18 +77,13 @@ def ms(text):
 
 def runs(results, name):
     """The files one benchmark wrote, one per run (bench/run-all's REPEAT)."""
-    found = sorted(f for f in os.listdir(results) if re.fullmatch(rf"{name}\.[0-9]+\.md", f))
+    found = [f for f in os.listdir(results) if re.fullmatch(rf"{name}\.[0-9]+\.md", f)]
     return [f"{results}/{f}" for f in sorted(found, key=lambda f: int(f.split(".")[-2]))]
 
 
 def rows(path, key_columns):
     """{label: cells} of a bench's markdown table, labelled by its first columns."""
     return {", ".join(c[:key_columns]): c for c, _ in ratios(path, 3)}
-
-
-def median(values):
-    v = sorted(values)
-    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
 
 
 def repeated(label, samples, checks):
