@@ -73,29 +73,44 @@ struct Pending<W: BatchWrite> {
     answer: oneshot::Sender<Result<W::Output, DbError>>,
 }
 
-/// Queues writes of one kind and applies them in batches.
-pub(in crate::db) struct Batcher<W: BatchWrite> {
-    write: Arc<W>,
+/// What the batchers of one repository share: the pool their statements run
+/// on, the time one batch may take, and how many batches run at once.
+#[derive(Clone)]
+pub(in crate::db) struct Batches {
     pool: Pool,
     /// Bounds one batch, from waiting for a connection to the last row.
     timeout: Duration,
-    /// Batches being applied at once, shared by every batcher of a repository.
     in_flight: Arc<Semaphore>,
+}
+
+impl Batches {
+    pub fn new(pool: Pool, timeout: Duration, in_flight: usize) -> Self {
+        Self {
+            pool,
+            timeout,
+            in_flight: Arc::new(Semaphore::new(in_flight)),
+        }
+    }
+
+    /// A batcher for one kind of write, sharing this pool and budget.
+    pub fn batcher<W: BatchWrite>(&self, write: W) -> Batcher<W> {
+        Batcher {
+            write: Arc::new(write),
+            batches: self.clone(),
+            queue: OnceLock::new(),
+        }
+    }
+}
+
+/// Queues writes of one kind and applies them in batches.
+pub(in crate::db) struct Batcher<W: BatchWrite> {
+    write: Arc<W>,
+    batches: Batches,
     /// The dispatcher is started on first use, inside the runtime.
     queue: OnceLock<mpsc::UnboundedSender<Pending<W>>>,
 }
 
 impl<W: BatchWrite> Batcher<W> {
-    pub fn new(write: W, pool: Pool, timeout: Duration, in_flight: Arc<Semaphore>) -> Self {
-        Self {
-            write: Arc::new(write),
-            pool,
-            timeout,
-            in_flight,
-            queue: OnceLock::new(),
-        }
-    }
-
     /// Applies `item` together with whatever else is queued; answers once the
     /// statement that carried it has committed.
     pub async fn apply(&self, item: W::Item) -> Result<W::Output, DbError> {
@@ -113,13 +128,7 @@ impl<W: BatchWrite> Batcher<W> {
     fn queue(&self) -> &mpsc::UnboundedSender<Pending<W>> {
         self.queue.get_or_init(|| {
             let (queue, queued) = mpsc::unbounded_channel();
-            tokio::spawn(dispatch(
-                queued,
-                self.write.clone(),
-                self.pool.clone(),
-                self.timeout,
-                self.in_flight.clone(),
-            ));
+            tokio::spawn(dispatch(queued, self.write.clone(), self.batches.clone()));
             queue
         })
     }
@@ -132,9 +141,7 @@ impl<W: BatchWrite> Batcher<W> {
 async fn dispatch<W: BatchWrite>(
     mut queued: mpsc::UnboundedReceiver<Pending<W>>,
     write: Arc<W>,
-    pool: Pool,
-    timeout: Duration,
-    in_flight: Arc<Semaphore>,
+    batches: Batches,
 ) {
     let mut waiting: VecDeque<Pending<W>> = VecDeque::new();
     loop {
@@ -144,7 +151,8 @@ async fn dispatch<W: BatchWrite>(
                 None => return,
             }
         }
-        let permit = in_flight
+        let permit = batches
+            .in_flight
             .clone()
             .acquire_owned()
             .await
@@ -153,8 +161,7 @@ async fn dispatch<W: BatchWrite>(
             waiting.push_back(pending);
         }
         let batch = take_batch(&mut waiting, |p| W::key(&p.item));
-        let (write, pool) = (write.clone(), pool.clone());
-        tokio::spawn(run(write, pool, timeout, batch, permit));
+        tokio::spawn(run(write.clone(), batches.clone(), batch, permit));
     }
 }
 
@@ -176,8 +183,7 @@ fn take_batch<P>(waiting: &mut VecDeque<P>, key: impl Fn(&P) -> &str) -> Vec<P> 
 
 async fn run<W: BatchWrite>(
     write: Arc<W>,
-    pool: Pool,
-    timeout: Duration,
+    Batches { pool, timeout, .. }: Batches,
     mut batch: Vec<Pending<W>>,
     _permit: OwnedSemaphorePermit,
 ) {

@@ -2,16 +2,14 @@
 //! profile syncs, each as one statement for many users and on its own.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use deadpool_postgres::{Client, Pool};
-use tokio::sync::Semaphore;
 
 use super::statements::*;
 use super::{DbError, Pooler, user_from_row};
 use crate::config::DatabaseSettings;
 use crate::db::Conflict;
-use crate::db::batch::{BatchWrite, Batcher};
+use crate::db::batch::{BatchWrite, Batcher, Batches};
 use crate::db::sql::{self, Sql};
 use crate::domain::{ClerkUserId, PhoneNumber, ProfileUpdate, Rating, RatingKind, User, Username};
 
@@ -28,28 +26,17 @@ impl Writes {
         // the next gathers. More made smaller batches and a longer tail
         // (bench/write_path.sh on 2 cores: 4 in flight p99 21-25 ms, 2 in
         // flight 14-19 ms).
-        let in_flight = Arc::new(Semaphore::new(settings.pool_size.clamp(1, 2)));
+        let batches = Batches::new(
+            pool.clone(),
+            settings.timeout,
+            settings.pool_size.clamp(1, 2),
+        );
         let pooler = settings.pooler;
-        let rating = |one, all| RatingWrite { one, all, pooler };
+        let rating = |one, all| batches.batcher(RatingWrite { one, all, pooler });
         Self {
-            customer_ratings: Batcher::new(
-                rating(SET_CUSTOMER_RATING, SET_CUSTOMER_RATINGS),
-                pool.clone(),
-                settings.timeout,
-                in_flight.clone(),
-            ),
-            runner_ratings: Batcher::new(
-                rating(SET_RUNNER_RATING, SET_RUNNER_RATINGS),
-                pool.clone(),
-                settings.timeout,
-                in_flight.clone(),
-            ),
-            profiles: Batcher::new(
-                ProfileWrite { pooler },
-                pool.clone(),
-                settings.timeout,
-                in_flight,
-            ),
+            customer_ratings: rating(SET_CUSTOMER_RATING, SET_CUSTOMER_RATINGS),
+            runner_ratings: rating(SET_RUNNER_RATING, SET_RUNNER_RATINGS),
+            profiles: batches.batcher(ProfileWrite { pooler }),
         }
     }
 
