@@ -41,3 +41,61 @@ pub fn init(settings: &TelemetrySettings) -> WorkerGuard {
     }
     guard
 }
+
+/// A value from outside (a command's `type`, a correlation id) as it may be
+/// logged: control characters escaped (`\n`, `\u{1b}`) so it can neither forge
+/// a line of the text format nor reach a terminal, and cut to
+/// [`Untrusted::MAX_CHARS`] characters so a 900 KB field stays one short line.
+/// The JSON format escapes by itself; this makes the text format as safe.
+pub struct Untrusted<'a>(pub &'a str);
+
+impl Untrusted<'_> {
+    pub const MAX_CHARS: usize = 128;
+}
+
+impl std::fmt::Display for Untrusted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write;
+        let mut chars = self.0.chars();
+        for c in chars.by_ref().take(Self::MAX_CHARS) {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                for e in c.escape_default() {
+                    f.write_char(e)?;
+                }
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        if chars.next().is_some() {
+            write!(f, "…({} bytes)", self.0.len())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Untrusted;
+
+    #[test]
+    fn untrusted_values_are_one_short_line() {
+        assert_eq!(
+            Untrusted("get_payment_info").to_string(),
+            "get_payment_info"
+        );
+        let forged = "x\n2026-11-29T00:00:00Z  INFO forged line\u{1b}[31m";
+        let shown = Untrusted(forged).to_string();
+        assert!(
+            !shown.contains('\n') && !shown.contains('\u{1b}'),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("\\n") && shown.contains("\\u{1b}"),
+            "{shown}"
+        );
+        let huge = "t".repeat(900_000);
+        let shown = Untrusted(&huge).to_string();
+        assert!(shown.len() < 200, "{}", shown.len());
+        assert!(shown.ends_with("…(900000 bytes)"), "{shown}");
+    }
+}

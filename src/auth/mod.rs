@@ -76,6 +76,8 @@ pub enum AuthSetupError {
 struct Claims {
     sub: String,
     exp: u64,
+    /// Required: without it a token's lifetime cannot be bounded.
+    iat: u64,
     azp: Option<String>,
     /// Every other claim; the email one is looked up by its configured name.
     #[serde(flatten)]
@@ -99,6 +101,8 @@ struct Clerk {
     verified: verified::VerifiedTokens,
     validation: Validation,
     authorized_parties: Vec<String>,
+    /// The longest `exp − iat`, in seconds.
+    max_lifetime: u64,
     email_claim: String,
 }
 
@@ -120,6 +124,13 @@ impl Keys {
 
 /// Clock skew tolerated on `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 5;
+
+/// A token with an unknown key id refetches the key set at most this often.
+const UNKNOWN_KID_REFETCH: Duration = Duration::from_secs(10);
+/// The key set's lifetime when the endpoint sends no `max-age`, and the most
+/// it is kept whatever it sends: how long a withdrawn key may still verify.
+const JWKS_DEFAULT_MAX_AGE: Duration = Duration::from_secs(300);
+const JWKS_MAX_AGE_CEILING: Duration = Duration::from_secs(600);
 
 impl Authenticator {
     pub fn new(settings: &AuthSettings) -> Result<Self, AuthSetupError> {
@@ -160,6 +171,9 @@ impl Authenticator {
         if bool::from(is_service) {
             return Ok(Caller::Service);
         }
+        if let Keys::Jwks(cache) = &clerk.keys {
+            cache.refresh_if_stale();
+        }
         let generation = clerk.keys.generation();
         let now = jsonwebtoken::get_current_timestamp();
         if let Some(user) = clerk.verified.get(&presented, generation, now) {
@@ -195,21 +209,38 @@ impl Clerk {
             ClerkKeys::Pem(pem) => Keys::Static(
                 DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(AuthSetupError::PemKey)?,
             ),
-            ClerkKeys::Jwks(url) => Keys::Jwks(jwks::JwksCache::new(url, Duration::from_secs(60))),
+            ClerkKeys::Jwks(url) => Keys::Jwks(jwks::JwksCache::new(
+                url,
+                UNKNOWN_KID_REFETCH,
+                jwks::Freshness {
+                    floor: settings.jwks_min_refresh,
+                    ceiling: JWKS_MAX_AGE_CEILING.max(settings.jwks_min_refresh),
+                    default: JWKS_DEFAULT_MAX_AGE.max(settings.jwks_min_refresh),
+                },
+            )),
         };
         // Only RS256: `alg: none`, HS256 (with the public key as secret) and any
         // other algorithm are refused before a key is even looked up.
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
-        validation.validate_aud = false;
         validation.set_issuer(&[settings.issuer.as_str()]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        match &settings.audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+            }
+            None => {
+                validation.validate_aud = false;
+                validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+            }
+        }
         Ok(Self {
             keys,
             verified: verified::VerifiedTokens::new(settings.token_cache_size),
             validation,
             authorized_parties: settings.authorized_parties.clone(),
+            max_lifetime: settings.max_token_lifetime.as_secs(),
             email_claim: settings.email_claim.clone(),
         })
     }
@@ -220,6 +251,11 @@ impl Clerk {
         if header.alg != Algorithm::RS256 {
             return Err("algorithm is not RS256");
         }
+        // RFC 7515 §4.1.11: an extension we must understand, and we know none
+        // (Clerk sets none).
+        if header.crit.is_some() {
+            return Err("crit header");
+        }
         let key = match &self.keys {
             Keys::Static(key) => key.clone(),
             Keys::Jwks(cache) => cache
@@ -229,14 +265,17 @@ impl Clerk {
         };
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(|_| "failed validation")?;
-        if !self.authorized_parties.is_empty()
-            && !data
-                .claims
-                .azp
-                .as_ref()
-                .is_some_and(|azp| self.authorized_parties.contains(azp))
+        // Clerk's documented check: the origin the token was minted for.
+        if !data
+            .claims
+            .azp
+            .as_ref()
+            .is_some_and(|azp| self.authorized_parties.contains(azp))
         {
             return Err("azp not authorized");
+        }
+        if data.claims.exp.saturating_sub(data.claims.iat) > self.max_lifetime {
+            return Err("lifetime longer than CLERK_MAX_TOKEN_LIFETIME_SECS");
         }
         let id = ClerkUserId::parse(data.claims.sub).map_err(|_| "sub is not a user id")?;
         let email = data

@@ -1,6 +1,8 @@
 //! `AUTH_MODE`, `CLERK_*`, `SERVICE_TOKENS`, the webhook secrets and
 //! `CORS_ALLOWED_ORIGINS`: who may call `user-api` (read by `auth`, `http`).
 
+use std::time::Duration;
+
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -16,6 +18,9 @@ pub(super) struct RawAuth {
     clerk_jwt_key: Option<String>,
     clerk_issuer: Option<String>,
     clerk_authorized_parties: Option<String>,
+    clerk_audience: Option<String>,
+    clerk_max_token_lifetime_secs: Option<u64>,
+    clerk_jwks_min_refresh_secs: Option<u64>,
     clerk_email_claim: Option<String>,
     service_tokens: Option<SecretString>,
     clerk_webhook_secret: Option<SecretString>,
@@ -38,8 +43,17 @@ pub enum ClerkKeys {
 pub struct ClerkSettings {
     pub keys: ClerkKeys,
     pub issuer: String,
-    /// When not empty, a token's `azp` must be one of these origins.
+    /// A token's `azp` must be one of these origins (never empty: a token
+    /// minted for another application's origin is refused).
     pub authorized_parties: Vec<String>,
+    /// When set, a token's `aud` must contain it (`CLERK_AUDIENCE`).
+    pub audience: Option<String>,
+    /// The longest `exp − iat` accepted (`CLERK_MAX_TOKEN_LIFETIME_SECS`):
+    /// Clerk's session tokens live 60 s, so a long-lived token is not one.
+    pub max_token_lifetime: Duration,
+    /// The shortest time a fetched key set is kept before it is fetched
+    /// again, whatever its `Cache-Control` says (`CLERK_JWKS_MIN_REFRESH_SECS`).
+    pub jwks_min_refresh: Duration,
     /// The session-token claim holding the user's verified email.
     pub email_claim: String,
     /// Verified session tokens remembered until they expire
@@ -91,10 +105,33 @@ impl AuthSettings {
                     .ok_or_else(|| {
                         ConfigError::new("CLERK_ISSUER must be set when AUTH_MODE=clerk")
                     })?;
+                let authorized_parties = list(raw.clerk_authorized_parties.as_deref());
+                if authorized_parties.is_empty() {
+                    return Err(ConfigError::new(
+                        "CLERK_AUTHORIZED_PARTIES must be set when AUTH_MODE=clerk: the frontend's \
+                         origin(s), comma-separated, as Clerk puts them in a token's azp \
+                         (e.g. https://app.example.com)",
+                    ));
+                }
+                for party in &authorized_parties {
+                    origin("CLERK_AUTHORIZED_PARTIES", party)?;
+                }
+                let max_lifetime = raw.clerk_max_token_lifetime_secs.unwrap_or(3600);
+                if max_lifetime == 0 {
+                    return Err(invalid("CLERK_MAX_TOKEN_LIFETIME_SECS", "at least 1", "0"));
+                }
                 Some(ClerkSettings {
                     keys,
                     issuer,
-                    authorized_parties: list(raw.clerk_authorized_parties.as_deref()),
+                    authorized_parties,
+                    audience: raw
+                        .clerk_audience
+                        .map(|a| a.trim().to_owned())
+                        .filter(|a| !a.is_empty()),
+                    max_token_lifetime: Duration::from_secs(max_lifetime),
+                    jwks_min_refresh: Duration::from_secs(
+                        raw.clerk_jwks_min_refresh_secs.unwrap_or(30).max(1),
+                    ),
                     email_claim: raw
                         .clerk_email_claim
                         .filter(|c| !c.trim().is_empty())
@@ -138,14 +175,55 @@ impl AuthSettings {
         let stripe_webhook_secret = secret(raw.stripe_webhook_secret);
         if let Some(s) = &stripe_webhook_secret {
             refuse_placeholder("STRIPE_WEBHOOK_SECRET", s)?;
+            // Stripe's endpoint secrets all start so; anything else is a
+            // secret copied from the wrong place and would refuse every event.
+            if s.expose_secret()
+                .strip_prefix("whsec_")
+                .is_none_or(|rest| rest.len() < 8)
+            {
+                return Err(ConfigError::new(
+                    "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret, whsec_… \
+                     (Stripe dashboard → Webhooks → the endpoint → Signing secret)",
+                ));
+            }
+        }
+        let cors_allowed_origins = list(raw.cors_allowed_origins.as_deref());
+        for o in &cors_allowed_origins {
+            origin("CORS_ALLOWED_ORIGINS", o)?;
         }
         Ok(Self {
             clerk,
             service_tokens,
             clerk_webhook_secret,
             stripe_webhook_secret,
-            cors_allowed_origins: list(raw.cors_allowed_origins.as_deref()),
+            cors_allowed_origins,
         })
+    }
+}
+
+/// A browser origin as browsers send it: `scheme://host[:port]`, nothing
+/// else. `*` (any site could read a user's data with their cookie), `null`
+/// (sandboxed frames and `file:` pages) and bare hosts are refused here, with
+/// the variable named, instead of failing inside the HTTP layer.
+fn origin(var: &str, value: &str) -> Result<(), ConfigError> {
+    let valid = value.split_once("://").is_some_and(|(scheme, rest)| {
+        matches!(scheme, "http" | "https")
+            && !rest.is_empty()
+            && !rest.ends_with(':')
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+            && rest.matches(':').count() <= 1 + 7 * usize::from(rest.starts_with('['))
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(
+            var,
+            "a comma-separated list of origins such as https://app.example.com \
+             (scheme://host[:port], no path, no '*', no 'null')",
+            value,
+        ))
     }
 }
 

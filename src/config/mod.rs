@@ -107,6 +107,7 @@ struct RawApi {
     http_request_timeout_ms: u64,
     http_max_connections: usize,
     metrics_addr: Option<String>,
+    auth_none_allow_network: bool,
 }
 
 impl Default for RawApi {
@@ -123,6 +124,7 @@ impl Default for RawApi {
             // pool, the shared clients and the logs.
             http_max_connections: 1000,
             metrics_addr: None,
+            auth_none_allow_network: false,
         }
     }
 }
@@ -150,7 +152,7 @@ impl FromEnv for ApiConfig {
     fn from_pairs(vars: &[(String, String)]) -> Result<Self, ConfigError> {
         let raw: RawApi = read(vars)?;
         let listen_addr = socket_addr("LISTEN_ADDR", &raw.listen_addr, "0.0.0.0:3000")?;
-        Ok(Self {
+        let config = Self {
             listen_addr,
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
             migrate_on_start: raw.migrate_on_start,
@@ -165,7 +167,23 @@ impl FromEnv for ApiConfig {
             telemetry: TelemetrySettings::check(read(vars)?)?,
             payments: PaymentsSettings::check(read(vars)?)?,
             auth: AuthSettings::check(read(vars)?)?,
-        })
+        };
+        // Without authentication anyone who reaches the port is a service:
+        // that must be a deliberate, local choice, never a default that
+        // slips into a deployment.
+        if config.auth.clerk.is_none()
+            && !config.listen_addr.ip().is_loopback()
+            && !raw.auth_none_allow_network
+        {
+            return Err(ConfigError(format!(
+                "AUTH_MODE=none trusts every caller, so it is only served on a loopback \
+                 LISTEN_ADDR such as 127.0.0.1:3000 (got '{}'); set AUTH_MODE=clerk, \
+                 or AUTH_NONE_ALLOW_NETWORK=true for a container whose port is published on \
+                 loopback only",
+                config.listen_addr
+            )));
+        }
+        Ok(config)
     }
 }
 

@@ -4,6 +4,9 @@
 use super::*;
 use secrecy::ExposeSecret;
 
+/// A loopback listener: `AUTH_MODE=none` is refused on any other.
+const LOCAL: (&str, &str) = ("LISTEN_ADDR", "127.0.0.1:3000");
+
 fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
@@ -53,6 +56,7 @@ fn auth_settings() {
     );
     let err = ApiConfig::from_vars(vars(&[
         ("AUTH_MODE", "none"),
+        LOCAL,
         ("CLERK_WEBHOOK_SECRET", "plain"),
     ]))
     .unwrap_err();
@@ -61,8 +65,8 @@ fn auth_settings() {
 
 #[test]
 fn defaults_work_on_a_developer_machine() {
-    let c = ApiConfig::from_vars(vars(&[("AUTH_MODE", "none")])).unwrap();
-    assert_eq!(c.listen_addr.to_string(), "0.0.0.0:3000");
+    let c = ApiConfig::from_vars(vars(&[("AUTH_MODE", "none"), LOCAL])).unwrap();
+    assert_eq!(c.listen_addr.to_string(), "127.0.0.1:3000");
     assert_eq!(c.database.pg_config().get_dbname(), Some("userservice"));
     assert_eq!(c.database.pool_size, 8);
     assert_eq!(c.telemetry.log_format, LogFormat::Text);
@@ -147,6 +151,7 @@ fn worker_defaults_and_kafka_properties() {
 fn secrets_are_not_printed() {
     let c = ApiConfig::from_vars(vars(&[
         ("AUTH_MODE", "none"),
+        LOCAL,
         ("STRIPE_SECRET_KEY", "sk_test_supersecret"),
         ("DATABASE_URL", "postgres://u:hunter2@db/x"),
     ]))
@@ -182,12 +187,14 @@ fn placeholder_and_weak_secrets_stop_start_up() {
         ),
         ("STRIPE_SECRET_KEY", "CHANGE-ME", "placeholder"),
         ("STRIPE_WEBHOOK_SECRET", "CHANGE-ME", "placeholder"),
+        ("STRIPE_WEBHOOK_SECRET", "x", "whsec_"),
+        ("STRIPE_WEBHOOK_SECRET", "sk_live_abcdefghijkl", "whsec_"),
         ("CLERK_WEBHOOK_SECRET", "whsec_CHANGE-ME", "placeholder"),
         ("CLERK_WEBHOOK_SECRET", "plain", "whsec_ followed by base64"),
         ("CLERK_WEBHOOK_SECRET", "whsec_not*base64!", "base64"),
         ("CLERK_WEBHOOK_SECRET", "whsec_c2VjcmV0", "base64"),
     ] {
-        let err = ApiConfig::from_vars(vars(&[none, (var, value)]))
+        let err = ApiConfig::from_vars(vars(&[none, LOCAL, (var, value)]))
             .unwrap_err()
             .to_string();
         assert!(
@@ -201,6 +208,7 @@ fn placeholder_and_weak_secrets_stop_start_up() {
     }
     let ok = ApiConfig::from_vars(vars(&[
         none,
+        LOCAL,
         ("SERVICE_TOKENS", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b"),
         ("STRIPE_SECRET_KEY", "sk_test_51SeCrEtKey"),
         (
@@ -253,5 +261,103 @@ fn a_transaction_pooler_needs_a_direct_url_for_migrations() {
     assert!(
         !format!("{:?}", c.database).contains("pw"),
         "no password in Debug"
+    );
+}
+
+/// The configuration fails closed, with one line naming the variable: no
+/// panic inside the HTTP layer, no unauthenticated service on a network.
+#[test]
+fn unsafe_settings_stop_start_up_with_one_line() {
+    let clerk = [
+        ("CLERK_JWKS_URL", "http://x/jwks"),
+        ("CLERK_ISSUER", "https://clerk.example.com"),
+        ("CLERK_AUTHORIZED_PARTIES", "https://app.example.com"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut all: Vec<_> = clerk
+            .iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .copied()
+            .collect();
+        all.extend_from_slice(extra);
+        ApiConfig::from_vars(vars(&all))
+    };
+    assert!(with(&[]).is_ok());
+    for (var, value, expected) in [
+        ("CORS_ALLOWED_ORIGINS", "*", "CORS_ALLOWED_ORIGINS must be"),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "null",
+            "CORS_ALLOWED_ORIGINS must be",
+        ),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "app.example.com",
+            "CORS_ALLOWED_ORIGINS must be",
+        ),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.example.com/",
+            "CORS_ALLOWED_ORIGINS must be",
+        ),
+        (
+            "CORS_ALLOWED_ORIGINS",
+            "https://ok.example, ftp://x",
+            "CORS_ALLOWED_ORIGINS must be",
+        ),
+        (
+            "CLERK_AUTHORIZED_PARTIES",
+            "",
+            "CLERK_AUTHORIZED_PARTIES must be set",
+        ),
+        (
+            "CLERK_AUTHORIZED_PARTIES",
+            "*",
+            "CLERK_AUTHORIZED_PARTIES must be",
+        ),
+        (
+            "CLERK_MAX_TOKEN_LIFETIME_SECS",
+            "0",
+            "CLERK_MAX_TOKEN_LIFETIME_SECS",
+        ),
+        ("AUTH_MODE", "none", "only served on a loopback LISTEN_ADDR"),
+    ] {
+        let err = with(&[(var, value)]).unwrap_err().to_string();
+        assert!(err.contains(expected), "{var}={value}: {err}");
+        assert!(!err.contains('\n'), "one line: {err}");
+    }
+    for ok in [
+        "http://localhost:5173",
+        "https://app.example.com:8443",
+        "http://[::1]:3000",
+    ] {
+        let c = ApiConfig::from_vars(vars(&[
+            ("AUTH_MODE", "none"),
+            LOCAL,
+            ("CORS_ALLOWED_ORIGINS", ok),
+        ]));
+        assert!(c.is_ok(), "{ok}: {c:?}");
+    }
+    let clerk = with(&[("CLERK_AUDIENCE", "userlib")])
+        .unwrap()
+        .auth
+        .clerk
+        .unwrap();
+    assert_eq!(clerk.audience.as_deref(), Some("userlib"));
+    assert_eq!(clerk.max_token_lifetime, Duration::from_secs(3600));
+    assert!(
+        ApiConfig::from_vars(vars(&[
+            ("AUTH_MODE", "none"),
+            ("LISTEN_ADDR", "[::1]:3000")
+        ]))
+        .is_ok()
+    );
+    assert!(
+        ApiConfig::from_vars(vars(&[
+            ("AUTH_MODE", "none"),
+            ("AUTH_NONE_ALLOW_NETWORK", "true")
+        ]))
+        .is_ok(),
+        "the explicit override (a container published on loopback)"
     );
 }

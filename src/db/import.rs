@@ -12,14 +12,23 @@ use super::sql::{self, Sql};
 use super::{Conflict, DbError, Repository};
 use crate::domain::ImportedUser;
 
+// A user deleted in Clerk (a tombstone in `deleted_users`) is never brought
+// back by a re-run: it is left out of the upsert and answered as `deleted`.
 pub(super) const UPSERT_IMPORTED: Sql = Sql::new(
-    "INSERT INTO users AS u (clerk_user_id, username, email, first_name, last_name, \
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+       $6::text[], $7::float8[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[], \
+       $13::text[], $14::int2[], $15::int2[], $16::timestamptz[], $17::timestamptz[], \
+       $18::timestamptz[]) AS t(id, username, email, first_name, last_name, phone_number, \
+       customer_rating, runner_rating, stripe_customer_id, stripe_connect_account_id, \
+       card_payment_method_id, card_brand, card_last4, card_exp_month, card_exp_year, \
+       card_updated_at, created_at, updated_at)), \
+     gone AS (SELECT d.clerk_user_id FROM deleted_users d JOIN v ON d.clerk_user_id = v.id), \
+     written AS ( \
+     INSERT INTO users AS u (clerk_user_id, username, email, first_name, last_name, \
        phone_number, customer_rating, runner_rating, stripe_customer_id, stripe_connect_account_id, \
        card_payment_method_id, card_brand, card_last4, card_exp_month, card_exp_year, card_updated_at, \
        created_at, updated_at) \
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-       $7::float8[], $8::float8[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], \
-       $14::int2[], $15::int2[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[]) \
+     SELECT * FROM v WHERE v.id NOT IN (SELECT clerk_user_id FROM gone) \
      ON CONFLICT (clerk_user_id) DO UPDATE SET \
        username = EXCLUDED.username, email = EXCLUDED.email, first_name = EXCLUDED.first_name, \
        last_name = EXCLUDED.last_name, phone_number = EXCLUDED.phone_number, \
@@ -31,7 +40,9 @@ pub(super) const UPSERT_IMPORTED: Sql = Sql::new(
        card_exp_year = EXCLUDED.card_exp_year, card_updated_at = EXCLUDED.card_updated_at, \
        created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at \
      WHERE u.updated_at < EXCLUDED.updated_at \
-     RETURNING clerk_user_id, (xmax = 0) AS inserted",
+     RETURNING clerk_user_id, (xmax = 0) AS inserted) \
+     SELECT clerk_user_id, inserted, false AS deleted FROM written \
+     UNION ALL SELECT clerk_user_id, false, true FROM gone",
     &[
         Type::TEXT_ARRAY,
         Type::TEXT_ARRAY,
@@ -63,6 +74,8 @@ pub enum Imported {
     Unchanged,
     /// Its email or username belongs to another user of ours.
     Conflict(Conflict),
+    /// Deleted in Clerk since (a tombstone): not brought back.
+    Deleted,
 }
 
 impl Repository {
@@ -147,16 +160,22 @@ impl Repository {
             ],
         )
         .await?;
-        let written: std::collections::HashMap<String, bool> = rows
+        let written: std::collections::HashMap<String, Imported> = rows
             .iter()
-            .map(|r| (r.get::<_, String>(0), r.get::<_, bool>(1)))
+            .map(|r| {
+                let outcome = match (r.get::<_, bool>(1), r.get::<_, bool>(2)) {
+                    (_, true) => Imported::Deleted,
+                    (true, false) => Imported::Inserted,
+                    (false, false) => Imported::Updated,
+                };
+                (r.get::<_, String>(0), outcome)
+            })
             .collect();
         Ok(ids
             .iter()
-            .map(|id| match id.and_then(|id| written.get(id)) {
-                Some(true) => Imported::Inserted,
-                Some(false) => Imported::Updated,
-                None => Imported::Unchanged,
+            .map(|id| {
+                id.and_then(|id| written.get(id).copied())
+                    .unwrap_or(Imported::Unchanged)
             })
             .collect())
     }

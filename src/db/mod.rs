@@ -16,7 +16,9 @@ pub use import::Imported;
 
 pub use migrations::{latest_version, migrate};
 pub use pool::build_pool;
-pub use repository::{CardRemoval, ClaimedKey, Repository, StripeIds, StripeObject, UserIdStream};
+pub use repository::{
+    CardRemoval, ClaimedKey, Repository, StripeIds, StripeObject, Upserted, UserIdStream,
+};
 
 /// Which unique rule a write broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -50,11 +50,14 @@ impl fmt::Display for ClerkUserId {
     }
 }
 
-/// Parses a Stripe object id with a fixed prefix (`pm_`, `acct_`): the prefix, then
-/// at least one of `[A-Za-z0-9_]`, 255 characters at most.
+/// Parses a Stripe object id with a fixed prefix (`cus_`, `pm_`, `acct_`): the
+/// prefix, a letter or digit, then letters, digits and `_` (Stripe's test ids
+/// such as `pm_card_visa`), 255 characters at most. Ids go into Stripe's URL
+/// paths (`/v1/customers/{id}`), so nothing that could leave the segment
+/// (`/`, `.`, `%`, `?`) ever passes.
 fn parse_stripe_id(raw: String, prefix: &str, field: &str) -> Result<String, ValidationError> {
     let rest = raw.strip_prefix(prefix).unwrap_or("");
-    if rest.is_empty()
+    if !rest.starts_with(|c: char| c.is_ascii_alphanumeric())
         || char_len(&raw) > MAX_ID_LEN
         || !rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
     {
@@ -63,6 +66,20 @@ fn parse_stripe_id(raw: String, prefix: &str, field: &str) -> Result<String, Val
         )));
     }
     Ok(raw)
+}
+
+/// A Stripe Customer id, `cus_…`: whose cards a user's payments use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerId(String);
+
+impl CustomerId {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        parse_stripe_id(raw.into(), "cus_", "stripe_customer_id").map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A Stripe PaymentMethod id, `pm_…`. Checked before any Stripe call is made.
@@ -126,5 +143,19 @@ mod tests {
         assert!(ConnectAccountId::parse("acct_1Xyz").is_ok());
         assert!(ConnectAccountId::parse("acct_1Xyz ").is_err());
         assert!(ConnectAccountId::parse(format!("acct_{}", "a".repeat(251))).is_err());
+        assert!(PaymentMethodId::parse("pm_card_visa", "paymentMethodId").is_ok());
+        assert!(PaymentMethodId::parse("pm__x", "paymentMethodId").is_err());
+        assert!(CustomerId::parse("cus_NffrFeUfNV2Hib").is_ok());
+        for bad in [
+            "cus_x/../../accounts/acct_victim",
+            "cus_",
+            "cus_a.b",
+            "cus_a%2F",
+            "cus_a?x=1",
+            "acct_1",
+            "cus_\n",
+        ] {
+            assert!(CustomerId::parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -10,7 +10,7 @@ mod rating;
 mod user;
 
 pub use card::{CardDetails, StoredCard};
-pub use ids::{ClerkUserId, ConnectAccountId, PaymentMethodId};
+pub use ids::{ClerkUserId, ConnectAccountId, CustomerId, PaymentMethodId};
 pub use profile::{Email, PersonName, PhoneNumber, Username};
 pub use rating::{Rating, RatingKind};
 pub use user::{ImportedUser, NewTempUser, PaymentRef, ProfileUpdate, User};

@@ -33,6 +33,9 @@ pub struct NewTempUser {
     pub email: Email,
     pub first_name: PersonName,
     pub last_name: PersonName,
+    /// Kept when given, as the original did.
+    pub phone_number: Option<PhoneNumber>,
+    pub username: Option<Username>,
 }
 
 /// The profile fields of a sync from the frontend (or a Clerk webhook).
@@ -43,7 +46,8 @@ pub struct NewTempUser {
 #[derive(Debug, Clone)]
 pub struct ProfileUpdate {
     pub clerk_user_id: ClerkUserId,
-    pub email: Email,
+    /// Required to create a user; an update without one keeps the stored.
+    pub email: Option<Email>,
     pub first_name: Option<PersonName>,
     pub last_name: Option<PersonName>,
     pub phone_number: Option<Option<PhoneNumber>>,

@@ -31,15 +31,29 @@ pub fn json() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
         )
 }
 
+/// How long an unauthenticated body may take to arrive. Anyone can open a
+/// webhook request, and a body trickled in a byte at a time would otherwise
+/// hold its connection slot until the whole-request deadline (30 s): enough of
+/// them and `/health` is refused. Clerk's and Stripe's senders deliver their
+/// few kilobytes at once; an ingress that buffers request bodies (README,
+/// operations) takes the slow clients off the service entirely.
+pub const UNAUTHENTICATED_BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The raw body, whatever its content type (signed webhooks: the signature is
-/// over the exact bytes), with the same size limit.
+/// over the exact bytes), with the same size limit. Its sender is not known
+/// until the body is verified, so it must arrive within
+/// [`UNAUTHENTICATED_BODY_DEADLINE`].
 pub fn raw() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
     warp::header::optional::<u64>("content-length")
         .and(warp::body::stream())
         .and_then(|length: Option<u64>, body| async move {
-            read(Declared::Any, length, body)
-                .await
-                .map_err(warp::reject::custom)
+            tokio::time::timeout(
+                UNAUTHENTICATED_BODY_DEADLINE,
+                read(Declared::Any, length, body),
+            )
+            .await
+            .unwrap_or(Err(ApiError::BodyTimeout))
+            .map_err(warp::reject::custom)
         })
 }
 

@@ -35,6 +35,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     PayloadTooLarge,
     UnreadableBody,
+    /// An unauthenticated body did not arrive in time.
+    BodyTimeout,
     InvalidQuery(Cow<'static, str>),
     Unauthorized(AuthError),
     Forbidden,
@@ -80,6 +82,7 @@ impl ApiError {
             ),
             PayloadTooLarge => (S::PAYLOAD_TOO_LARGE, "Request body is too large".into()),
             UnreadableBody => (S::BAD_REQUEST, "Request body could not be read".into()),
+            BodyTimeout => (S::REQUEST_TIMEOUT, "Request body took too long".into()),
             InvalidQuery(m) => (S::BAD_REQUEST, m.as_ref().into()),
             // Never why a token failed: only that it did.
             Unauthorized(AuthError::Missing) => (S::UNAUTHORIZED, "Authentication required".into()),
@@ -117,6 +120,9 @@ fn service_status(e: &ServiceError) -> (StatusCode, Cow<'_, str>) {
         E::EmailTaken => (S::CONFLICT, "Email is already in use".into()),
         E::UsernameTaken => (S::CONFLICT, "Username is already taken".into()),
         E::UserExists => (S::CONFLICT, "User already exists".into()),
+        E::UserDeleted => (S::GONE, "User was deleted".into()),
+        // The same text the original answered for a sync without an email.
+        E::EmailRequired => (S::BAD_REQUEST, "email is required".into()),
         E::PaymentsNotConfigured => (S::SERVICE_UNAVAILABLE, "Payments are not configured".into()),
         E::CardDeclined { message } => (S::BAD_REQUEST, message.as_str().into()),
         E::PaymentMethodNotFound => (S::BAD_REQUEST, "Payment method not found".into()),
@@ -168,7 +174,15 @@ impl ApiError {
             // The detail (which may be internal) goes to the log, not to the client.
             tracing::error!(status = status.as_u16(), error = ?self, "request failed");
         }
-        error_response(status, &message, keys)
+        let mut response = error_response(status, &message, keys);
+        if matches!(self, ApiError::BodyTimeout) {
+            // The rest of the body is not read: the connection cannot be reused.
+            response.headers_mut().insert(
+                warp::http::header::CONNECTION,
+                warp::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

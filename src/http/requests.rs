@@ -50,6 +50,8 @@ pub struct TempUserRequest {
     pub email: Option<String>,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
+    pub phone_number: Option<String>,
+    pub username: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -231,6 +233,8 @@ mod into_domain {
                 last_name: name(self.last_name.as_deref(), "last_name")?
                     .filter(|n| !n.as_str().is_empty())
                     .unwrap_or_else(|| PersonName::literal("User")),
+                phone_number: PhoneNumber::parse_optional(self.phone_number.as_deref())?,
+                username: Username::parse_optional(self.username.as_deref())?,
             })
         }
     }
@@ -240,7 +244,8 @@ mod into_domain {
         /// is the frontend's "just the profile, please").
         pub fn into_domain(self) -> Result<(ProfileUpdate, Provisioning), ValidationError> {
             let clerk_user_id = ClerkUserId::parse(required(self.clerk_user_id, "clerk_user_id")?)?;
-            let email = Email::parse(&required(self.email, "email")?)?;
+            // Required for a new user only (the repository says which).
+            let email = self.email.as_deref().map(Email::parse).transpose()?;
             let profile = ProfileUpdate {
                 clerk_user_id,
                 email,

@@ -23,8 +23,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::domain::{
-    CardDetails, ClerkUserId, ConnectAccountId, Email, ImportedUser, PaymentMethodId, PersonName,
-    PhoneNumber, Rating, Username,
+    CardDetails, ClerkUserId, ConnectAccountId, CustomerId, Email, ImportedUser, PaymentMethodId,
+    PersonName, PhoneNumber, Rating, Username,
 };
 
 /// A row of the legacy `users` table, as read (numeric ratings as text, so
@@ -66,6 +66,10 @@ pub enum Rule {
     CardPlaceholder,
     InvalidStripeCustomerId,
     InvalidConnectAccountId,
+    /// The user was deleted in Clerk (our tombstone) after the snapshot.
+    DeletedUser,
+    /// Leading or trailing whitespace around a value (`detail` names the field).
+    WhitespaceTrimmed,
 }
 
 /// What the import did about it.
@@ -80,6 +84,8 @@ pub enum Action {
     ResetTo5,
     /// The card was not imported; the user was.
     CardDropped,
+    /// Stored without the surrounding whitespace.
+    Trimmed,
 }
 
 impl Action {
@@ -89,6 +95,7 @@ impl Action {
             Action::Cleared => "field cleared",
             Action::ResetTo5 => "reset to 5.0",
             Action::CardDropped => "card dropped, user kept",
+            Action::Trimmed => "whitespace trimmed",
         }
     }
 }
@@ -182,6 +189,21 @@ pub fn clean(row: LegacyRow, lost: &[(Collision, String)]) -> Cleaned {
     let Ok(email) = Email::parse(&row.email) else {
         return notes.skip(Rule::InvalidEmail, None);
     };
+    // Our types trim; say so, so the report lists every value that changed.
+    for (field, value) in [
+        ("email", Some(row.email.as_str())),
+        ("first_name", Some(row.first_name.as_str())),
+        ("last_name", Some(row.last_name.as_str())),
+        ("phone_number", row.phone_number.as_deref()),
+    ] {
+        if value.is_some_and(|v| !v.trim().is_empty() && v.trim() != v) {
+            notes.add(
+                Rule::WhitespaceTrimmed,
+                Action::Trimmed,
+                Some(field.to_owned()),
+            );
+        }
+    }
     let winner = |kind: Collision| lost.iter().find(|(c, _)| *c == kind).map(|(_, w)| w);
     if let Some(winner) = winner(Collision::Email) {
         return notes.skip(
@@ -212,12 +234,10 @@ pub fn clean(row: LegacyRow, lost: &[(Collision, String)]) -> Cleaned {
     let customer_rating = notes.rating(&row.customer_rating, Rule::CustomerRatingOutOfRange);
     let runner_rating = notes.rating(&row.runner_rating, Rule::RunnerRatingOutOfRange);
     let stripe_customer_id = notes.or_cleared(
+        // It ends up in Stripe's URL paths (`/v1/customers/{id}`).
         match row.stripe_customer_id.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
-            Some(c) if c.chars().count() <= 255 && !c.chars().any(char::is_whitespace) => {
-                Ok(Some(c.to_owned()))
-            }
-            Some(_) => Err(()),
+            Some(c) => CustomerId::parse(c).map(|c| Some(c.as_str().to_owned())),
         },
         Rule::InvalidStripeCustomerId,
     );

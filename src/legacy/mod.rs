@@ -111,6 +111,15 @@ async fn write(
             Imported::Inserted => s.inserted += 1,
             Imported::Updated => s.updated += 1,
             Imported::Unchanged => s.unchanged += 1,
+            Imported::Deleted => {
+                s.skipped += 1;
+                report.write_all(&[Finding {
+                    clerk_user_id: user.clerk_user_id.to_string(),
+                    rule: Rule::DeletedUser,
+                    action: Action::Skipped,
+                    detail: Some("deleted in Clerk since; not brought back".into()),
+                }])?;
+            }
             Imported::Conflict(conflict) => {
                 s.skipped += 1;
                 let rule = match conflict {

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::config::PaymentsSettings;
-use crate::domain::{CardDetails, ClerkUserId, PaymentMethodId};
+use crate::domain::{CardDetails, ClerkUserId, CustomerId, PaymentMethodId};
 
 /// Failures of the payments provider, sorted by what the caller should do.
 #[derive(Debug, thiserror::Error)]
@@ -101,13 +101,13 @@ pub trait PaymentsGateway: Send + Sync + 'static {
     async fn attach_payment_method(
         &self,
         id: &PaymentMethodId,
-        customer_id: &str,
+        customer_id: &CustomerId,
     ) -> Result<(), PaymentsError>;
 
     /// Makes a PaymentMethod the customer's default for invoices and charges.
     async fn set_default_payment_method(
         &self,
-        customer_id: &str,
+        customer_id: &CustomerId,
         id: &PaymentMethodId,
     ) -> Result<(), PaymentsError>;
 }
@@ -151,13 +151,13 @@ impl PaymentsGateway for NotConfigured {
     async fn attach_payment_method(
         &self,
         _: &PaymentMethodId,
-        _: &str,
+        _: &CustomerId,
     ) -> Result<(), PaymentsError> {
         Err(PaymentsError::NotConfigured)
     }
     async fn set_default_payment_method(
         &self,
-        _: &str,
+        _: &CustomerId,
         _: &PaymentMethodId,
     ) -> Result<(), PaymentsError> {
         Err(PaymentsError::NotConfigured)

@@ -32,7 +32,7 @@ use super::{
     NewAccountHolder, PaymentsError, PaymentsGateway, ProviderFailure, RetrievedPaymentMethod,
 };
 use crate::config::{ExposeSecret, PaymentsSettings, SecretString};
-use crate::domain::{CardDetails, ClerkUserId, PaymentMethodId};
+use crate::domain::{CardDetails, ClerkUserId, CustomerId, PaymentMethodId};
 
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
@@ -328,9 +328,9 @@ impl PaymentsGateway for StripeGateway {
     async fn attach_payment_method(
         &self,
         id: &PaymentMethodId,
-        customer_id: &str,
+        customer_id: &CustomerId,
     ) -> Result<(), PaymentsError> {
-        let request = AttachPaymentMethod::new(id.as_str()).customer(customer_id);
+        let request = AttachPaymentMethod::new(id.as_str()).customer(customer_id.as_str());
         let key = one_off_key("attach");
         self.run("attach_payment_method", Some(&key), |s| {
             request.customize().request_strategy(s).send(&self.client)
@@ -347,12 +347,12 @@ impl PaymentsGateway for StripeGateway {
 
     async fn set_default_payment_method(
         &self,
-        customer_id: &str,
+        customer_id: &CustomerId,
         id: &PaymentMethodId,
     ) -> Result<(), PaymentsError> {
         let mut settings = UpdateCustomerInvoiceSettings::new();
         settings.default_payment_method = Some(id.as_str().to_owned());
-        let request = UpdateCustomer::new(customer_id).invoice_settings(settings);
+        let request = UpdateCustomer::new(customer_id.as_str()).invoice_settings(settings);
         let key = one_off_key("default_payment_method");
         self.run("set_default_payment_method", Some(&key), |s| {
             request.customize().request_strategy(s).send(&self.client)

@@ -26,6 +26,7 @@ impl UserService {
         let user = self.get_user(id).await?;
         let retrieved = self.payments.retrieve_payment_method(pm).await?;
         match (&retrieved.customer, &user.stripe_customer_id) {
+            // Equal to the stored id: nothing is sent to Stripe with it.
             (Some(owner), Some(ours)) if owner == ours => {}
             (None, _) => {
                 let customer_id = self.ensure_customer(id, &user).await?;

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Provisioning, Result, UserService};
-use crate::domain::{ClerkUserId, ProfileUpdate};
+use super::{Provisioning, Result, ServiceError, UserService};
+use crate::domain::{ClerkUserId, CustomerId, PaymentMethodId, ProfileUpdate};
 
 /// Who signed a webhook delivery (its id is unique per sender).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,13 +64,17 @@ impl UserService {
     ) -> Result<bool> {
         let id = &profile.clerk_user_id;
         let state = self.repo.clerk_event_state(id).await?;
-        if state.deleted_at.is_some_and(|deleted| deleted >= at)
-            || state.last_event_at.is_some_and(|last| last > at)
-        {
+        // Clerk never reuses a user id, so nothing brings a deleted user back.
+        if state.deleted_at.is_some() || state.last_event_at.is_some_and(|last| last > at) {
             tracing::info!(user_id = %id, %at, ?state, "Clerk event older than the user's state: ignored");
             return Ok(false);
         }
-        self.sync_user(profile, Provisioning::Provision).await?;
+        match self.sync_user(profile, Provisioning::Provision).await {
+            Ok(_) => {}
+            // Deleted between the look and the write.
+            Err(ServiceError::UserDeleted) => return Ok(false),
+            Err(e) => return Err(e),
+        }
         self.repo.stamp_clerk_event(id, at).await?;
         Ok(true)
     }
@@ -83,14 +87,16 @@ impl UserService {
     }
 
     /// A Stripe `payment_method.detached`: the card is no longer usable.
-    pub async fn payment_method_detached(&self, payment_method_id: &str) -> Result<bool> {
-        self.repo.forget_payment_method(payment_method_id).await?;
+    pub async fn payment_method_detached(&self, payment_method: &PaymentMethodId) -> Result<bool> {
+        self.repo
+            .forget_payment_method(payment_method.as_str())
+            .await?;
         Ok(true)
     }
 
     /// A Stripe `customer.deleted`: forget the customer and its card.
-    pub async fn customer_deleted(&self, customer_id: &str) -> Result<bool> {
-        self.repo.forget_customer(customer_id).await?;
+    pub async fn customer_deleted(&self, customer: &CustomerId) -> Result<bool> {
+        self.repo.forget_customer(customer.as_str()).await?;
         Ok(true)
     }
 }

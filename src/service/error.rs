@@ -22,6 +22,12 @@ pub enum ServiceError {
     UsernameTaken,
     #[error("user already exists")]
     UserExists,
+    /// Deleted in Clerk: never created again, on any path.
+    #[error("user was deleted")]
+    UserDeleted,
+    /// A sync of a user we do not have yet carried no email.
+    #[error("email is required to create a user")]
+    EmailRequired,
     #[error("payments are not configured")]
     PaymentsNotConfigured,
     /// The card was refused; `message` is the provider's text for the card holder.

@@ -23,7 +23,7 @@ pub use error::ServiceError;
 pub use listing::{MAX_PAGE_SIZE, UserIdPage};
 pub use payment_info::{PaymentInfo, PaymentInfoFailure};
 
-use crate::db::Repository;
+use crate::db::{Repository, Upserted};
 use crate::domain::{
     ClerkUserId, ConnectAccountId, NewTempUser, ProfileUpdate, Rating, RatingKind, User,
 };
@@ -190,7 +190,11 @@ impl UserService {
         profile: &ProfileUpdate,
         provisioning: Provisioning,
     ) -> Result<Synced> {
-        let (mut user, created) = self.repo.upsert_profile(profile).await?;
+        let (mut user, created) = match self.repo.upsert_profile(profile).await? {
+            Upserted::Saved(user, created) => (user, created),
+            Upserted::Deleted => return Err(ServiceError::UserDeleted),
+            Upserted::NeedsEmail => return Err(ServiceError::EmailRequired),
+        };
         if provisioning == Provisioning::Provision && self.payments.is_configured() {
             self.provision(&profile.clerk_user_id, &mut user).await;
         }

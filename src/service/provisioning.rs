@@ -8,7 +8,7 @@
 
 use super::{Result, ServiceError, UserService};
 use crate::db::{ClaimedKey, StripeObject};
-use crate::domain::{ClerkUserId, User};
+use crate::domain::{ClerkUserId, CustomerId, User};
 use crate::payments::{NewAccountHolder, PaymentsError};
 
 impl UserService {
@@ -30,8 +30,18 @@ impl UserService {
     }
 
     /// The user's Stripe customer id, creating the customer if there is none.
-    pub(super) async fn ensure_customer(&self, id: &ClerkUserId, user: &User) -> Result<String> {
-        self.ensure(id, user, StripeObject::Customer).await
+    /// Parsed before any Stripe path is built from it: a stored id that is not
+    /// a `cus_…` (a bad legacy row) is refused, never sent.
+    pub(super) async fn ensure_customer(
+        &self,
+        id: &ClerkUserId,
+        user: &User,
+    ) -> Result<CustomerId> {
+        let raw = self.ensure(id, user, StripeObject::Customer).await?;
+        CustomerId::parse(raw).map_err(|e| {
+            tracing::error!(user_id = %id, "the stored Stripe customer id is malformed");
+            ServiceError::Internal(e.into())
+        })
     }
 
     /// The id of `object` for this user, creating it if there is none.

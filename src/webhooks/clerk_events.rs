@@ -109,7 +109,7 @@ fn profile(user: UserData) -> Result<ClerkEvent, String> {
         .map(|p| p.phone_number.as_str());
     let invalid = |e: crate::domain::ValidationError| format!("user {id}: {e}");
     Ok(ClerkEvent::Upsert(ProfileUpdate {
-        email: Email::parse(&primary_email.email_address).map_err(invalid)?,
+        email: Some(Email::parse(&primary_email.email_address).map_err(invalid)?),
         first_name: Some(
             PersonName::parse(user.first_name.as_deref().unwrap_or(""), "first_name")
                 .map_err(invalid)?,
@@ -143,7 +143,7 @@ mod tests {
         let ClerkEvent::Upsert(p) = parsed.event else {
             panic!()
         };
-        assert_eq!(p.email.as_str(), "new@x.co");
+        assert_eq!(p.email.as_ref().unwrap().as_str(), "new@x.co");
         assert_eq!(p.phone_number.unwrap().unwrap().as_str(), "+6590000001");
         assert_eq!(p.last_name.unwrap().as_str(), "");
         assert_eq!(p.username.unwrap().unwrap().as_str(), "ann");

@@ -3,14 +3,15 @@
 use stripe_webhook::{EventObject, Webhook};
 
 use super::WebhookError;
+use crate::domain::{CustomerId, PaymentMethodId};
 
 /// What a Stripe event asks of us.
 #[derive(Debug, PartialEq, Eq)]
 pub enum StripeAction {
     /// `payment_method.detached`: forget the card if it is this one.
-    PaymentMethodDetached(String),
+    PaymentMethodDetached(PaymentMethodId),
     /// `customer.deleted`: forget the customer and its card.
-    CustomerDeleted(String),
+    CustomerDeleted(CustomerId),
     /// Acknowledged, nothing to do.
     Ignore(String),
 }
@@ -33,10 +34,14 @@ pub fn verify(payload: &str, signature: &str, secret: &str) -> Result<StripeEven
         }
     })?;
     let action = match event.data.object {
-        EventObject::PaymentMethodDetached(pm) => {
-            StripeAction::PaymentMethodDetached(pm.id.to_string())
-        }
-        EventObject::CustomerDeleted(c) => StripeAction::CustomerDeleted(c.id.to_string()),
+        // Signed, but parsed like any input before it reaches a query.
+        EventObject::PaymentMethodDetached(pm) => StripeAction::PaymentMethodDetached(
+            PaymentMethodId::parse(pm.id.to_string(), "id")
+                .map_err(|_| WebhookError::BadPayload)?,
+        ),
+        EventObject::CustomerDeleted(c) => StripeAction::CustomerDeleted(
+            CustomerId::parse(c.id.to_string()).map_err(|_| WebhookError::BadPayload)?,
+        ),
         _ => StripeAction::Ignore(event.type_.as_str().to_owned()),
     };
     Ok(StripeEvent {

@@ -15,6 +15,9 @@ pub enum Malformed {
     NotJson,
     NotAnObject,
     MissingCorrelationId,
+    /// Control characters in the correlation id: it becomes the reply's key
+    /// and a log field, and no orchestrator makes one like that.
+    InvalidCorrelationId,
     MissingUserId,
     UnknownType,
 }
@@ -26,6 +29,7 @@ impl Malformed {
             Malformed::NotJson => "not_json",
             Malformed::NotAnObject => "not_an_object",
             Malformed::MissingCorrelationId => "missing_correlation_id",
+            Malformed::InvalidCorrelationId => "invalid_correlation_id",
             Malformed::MissingUserId => "missing_user_id",
             Malformed::UnknownType => "unknown_type",
         }
@@ -61,6 +65,9 @@ impl Envelope {
             .filter(|c| !c.is_empty() && c.chars().count() <= MAX_CORRELATION_ID_LEN)
             .ok_or(Malformed::MissingCorrelationId)?
             .to_owned();
+        if correlation_id.chars().any(char::is_control) {
+            return Err(Malformed::InvalidCorrelationId);
+        }
         let kind = top
             .get("type")
             .and_then(Value::as_str)
@@ -112,7 +119,7 @@ mod tests {
 
     #[test]
     fn malformed_messages() {
-        let cases: [(&[u8], Malformed); 7] = [
+        let cases: [(&[u8], Malformed); 8] = [
             (b"not json", Malformed::NotJson),
             (b"", Malformed::NotJson),
             (b"[1,2]", Malformed::NotAnObject),
@@ -129,6 +136,10 @@ mod tests {
                 Malformed::MissingCorrelationId,
             ),
             (br#"{"correlation_id":"c"}"#, Malformed::UnknownType),
+            (
+                b"{\"type\":\"get_payment_info\",\"correlation_id\":\"c\\nINFO forged\"}",
+                Malformed::InvalidCorrelationId,
+            ),
         ];
         for (bytes, expected) in cases {
             assert_eq!(

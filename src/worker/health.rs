@@ -20,6 +20,14 @@ use crate::service::UserService;
 /// of the loop is far shorter (polls, backoff), so only a hang gets here.
 const STALE_AFTER: Duration = Duration::from_secs(60);
 
+/// The probe listener's limits: the kubelet and Prometheus send one small
+/// request at a time, so anything slower or more numerous is not them.
+const PROBE_LIMITS: crate::http::server::Limits = crate::http::server::Limits {
+    header_read_timeout: Duration::from_secs(5),
+    request_timeout: Duration::from_secs(10),
+    max_connections: 64,
+};
+
 /// Shared between the processing loop (which ticks) and the HTTP server.
 #[derive(Default)]
 pub struct Heartbeat(AtomicU64);
@@ -108,7 +116,30 @@ pub async fn serve(addr: SocketAddr, probe: Arc<Probe>) -> std::io::Result<Socke
                 )
                 .into_response()
             });
-    let routes = metrics.or(health).unify().or(ready).unify();
-    tokio::spawn(warp::serve(routes).incoming(listener).run());
+    let routes = metrics
+        .or(health)
+        .unify()
+        .or(ready)
+        .unify()
+        .recover(|_| async {
+            Ok::<_, std::convert::Infallible>(
+                warp::reply::with_status(
+                    warp::reply::json(&json!({"success": false, "message": "Not found"})),
+                    StatusCode::NOT_FOUND,
+                )
+                .into_response(),
+            )
+        })
+        .unify()
+        .boxed();
+    // The API's server, for its header-read timeout and connection cap: the
+    // probes must keep answering when someone holds slow connections open.
+    tokio::spawn(crate::http::server::serve(
+        listener,
+        routes,
+        PROBE_LIMITS,
+        std::future::pending(),
+        Duration::ZERO,
+    ));
     Ok(bound)
 }

@@ -17,9 +17,35 @@ use crate::config::{ExposeSecret, KafkaClient, KafkaSettings};
 
 pub type WorkerConsumer = StreamConsumer<WorkerContext>;
 
+/// How quickly a client notices a broker that is back: librdkafka doubles its
+/// reconnect backoff up to `reconnect.backoff.max.ms` (10 s by default), so
+/// after an outage commands waited up to 10 s more than the outage itself.
+/// Capped at 1 s: at most one connection attempt per broker per second while
+/// a broker is down for long — nothing a broker notices — and answers resume
+/// within about a second of its return (docs: faults and recovery).
+const RECONNECT: [(&str, &str); 2] = [
+    ("reconnect.backoff.ms", "100"),
+    ("reconnect.backoff.max.ms", "1000"),
+];
+
+/// How soon the group notices a worker that died without leaving it (kill -9,
+/// a lost node): its partitions wait that long before another member takes
+/// them. librdkafka's default session (45 s) is far beyond a saga's patience;
+/// 6 s with a heartbeat every second means failover in about 6-8 s, while a
+/// pause of a few seconds (a GC-free process, but a busy node or a slow
+/// network) is not yet taken for a death, which would cost a rebalance and
+/// duplicate replies. `KAFKA_PROPERTIES` overrides both.
+const GROUP_MEMBERSHIP: [(&str, &str); 2] = [
+    ("session.timeout.ms", "6000"),
+    ("heartbeat.interval.ms", "1000"),
+];
+
 fn base_config(settings: &KafkaSettings, who: KafkaClient) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", &settings.bootstrap_servers);
+    for (key, value) in RECONNECT {
+        config.set(key, value);
+    }
     for (key, client, value) in &settings.properties {
         if *client == KafkaClient::Both || *client == who {
             config.set(key, value.expose_secret());
@@ -32,6 +58,10 @@ fn base_config(settings: &KafkaSettings, who: KafkaClient) -> ClientConfig {
 /// reply is acknowledged (`enable.auto.offset.store=false`); librdkafka commits
 /// what is stored in the background, and the worker commits on revoke and exit.
 pub fn consumer(settings: &KafkaSettings) -> KafkaResult<WorkerConsumer> {
+    consumer_config(settings).create_with_context(WorkerContext)
+}
+
+fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("group.id", &settings.group_id)
@@ -42,11 +72,14 @@ pub fn consumer(settings: &KafkaSettings) -> KafkaResult<WorkerConsumer> {
         // worker started is skipped.
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "false");
+    for (key, value) in GROUP_MEMBERSHIP {
+        config.set(key, value);
+    }
     // User properties last, so they can override any of the above.
     for (k, v) in base_config(settings, KafkaClient::Consumer).config_map() {
         config.set(k, v);
     }
-    config.create_with_context(WorkerContext)
+    config
 }
 
 /// The reply and dead-letter producer: idempotent, acknowledged by all replicas.
@@ -186,4 +219,33 @@ pub async fn create_topics(
         }
     }
     Ok(created)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The failover and recovery times the chaos suite measures rest on these.
+    #[test]
+    fn clients_reconnect_within_a_second_and_notice_a_dead_member_within_six() {
+        let settings = KafkaSettings::new("127.0.0.1:9092", "c", "e", "d", "g");
+        let consumer = consumer_config(&settings);
+        assert_eq!(consumer.get("session.timeout.ms"), Some("6000"));
+        assert_eq!(consumer.get("heartbeat.interval.ms"), Some("1000"));
+        assert_eq!(consumer.get("reconnect.backoff.max.ms"), Some("1000"));
+        let producer = base_config(&settings, KafkaClient::Producer);
+        assert_eq!(producer.get("reconnect.backoff.max.ms"), Some("1000"));
+
+        let mut tuned = settings.clone();
+        tuned.properties.push((
+            "session.timeout.ms".into(),
+            KafkaClient::Consumer,
+            crate::config::SecretString::from("10000"),
+        ));
+        assert_eq!(
+            consumer_config(&tuned).get("session.timeout.ms"),
+            Some("10000"),
+            "KAFKA_PROPERTIES overrides"
+        );
+    }
 }

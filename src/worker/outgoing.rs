@@ -2,6 +2,7 @@
 //! putting its answer on the wire: the reply with its headers, or the original
 //! bytes to the dead-letter topic with where they came from.
 
+use crate::telemetry::Untrusted;
 use rdkafka::Message;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
@@ -74,7 +75,7 @@ impl Item {
             },
             Ok(e) => {
                 tracing::warn!(
-                    kind = %e.kind, correlation_id = %e.correlation_id,
+                    kind = %Untrusted(&e.kind), correlation_id = %Untrusted(&e.correlation_id),
                     partition = msg.partition(), offset = msg.offset(),
                     "unknown command type"
                 );
@@ -110,7 +111,7 @@ pub(super) async fn send(
                 .payload(&reply.body)
                 .headers(headers);
             tracing::debug!(
-                correlation_id = %reply.correlation_id, kind = reply.kind,
+                correlation_id = %Untrusted(&reply.correlation_id), kind = reply.kind,
                 partition = msg.partition(), offset = msg.offset(), "replying"
             );
             producer

@@ -518,6 +518,26 @@ async fn every_kind_of_bad_token_is_401_invalid_token() {
         ("garbage", "not-a-token".into()),
         ("three garbage parts", "abc.def.ghi".into()),
         ("sub not a user id", with(json!({"sub": "not a user"}))),
+        (
+            "lives longer than CLERK_MAX_TOKEN_LIFETIME_SECS (1 h)",
+            with(json!({"iat": clerk::now() - 10, "exp": clerk::now() + 3600})),
+        ),
+        ("no iat", {
+            let mut c = clerk::claims(ME);
+            c.as_object_mut().unwrap().remove("iat");
+            clerk::sign(&c, "k1", k1)
+        }),
+        ("a crit header", {
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+            header.kid = Some("k1".into());
+            header.crit = Some(vec!["exp".into()]);
+            jsonwebtoken::encode(
+                &header,
+                &clerk::claims(ME),
+                &jsonwebtoken::EncodingKey::from_rsa_pem(k1.private_pem.as_bytes()).unwrap(),
+            )
+            .unwrap()
+        }),
     ];
     for (what, token) in bad {
         let resp = app
@@ -768,4 +788,124 @@ async fn a_remembered_token_is_dropped_when_clerk_rotates_its_keys() {
         401,
         "a token of the retired key is not honoured from memory"
     );
+}
+
+/// `CLERK_AUDIENCE`, when set, must be in the token's `aud`.
+#[tokio::test]
+async fn an_audience_when_configured_must_match() {
+    let jwks = clerk::jwks_server().await;
+    let mut env = clerk::env(&jwks);
+    env.push(("CLERK_AUDIENCE".into(), "userlib-api".into()));
+    let app = TestApp::spawn_with(Options {
+        env,
+        ..Default::default()
+    })
+    .await;
+    seed(&app).await;
+    let with_aud = |aud: Option<Value>| {
+        let mut c = clerk::claims(ME);
+        if let Some(aud) = aud {
+            c["aud"] = aud;
+        }
+        clerk::sign(&c, "k1", &clerk::keys().0)
+    };
+    for (what, token, status) in [
+        ("no aud", with_aud(None), 401),
+        ("another aud", with_aud(Some(json!("other-api"))), 401),
+        ("the aud", with_aud(Some(json!("userlib-api"))), 200),
+        (
+            "among several",
+            with_aud(Some(json!(["x", "userlib-api"]))),
+            200,
+        ),
+    ] {
+        let resp = app
+            .http
+            .get(app.url(&format!("/user/{ME}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "{what}");
+    }
+}
+
+/// Clerk rotates keys: the key set is fetched again when its `max-age` runs
+/// out, without any request needing an unknown key. A withdrawn key stops
+/// verifying — remembered tokens included — and a key published right after
+/// a refetch works within a `max-age`, not after the unknown-kid limit.
+#[tokio::test]
+async fn the_key_set_is_refreshed_by_its_max_age_and_withdrawn_keys_stop_working() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, ResponseTemplate};
+    let jwks = MockServer::start().await;
+    let publish = |keys: Value| {
+        let jwks = &jwks;
+        async move {
+            jwks.reset().await;
+            Mock::given(path("/.well-known/jwks.json"))
+                .respond_with(
+                    ResponseTemplate::new(200)
+                        .insert_header("cache-control", "public, max-age=1")
+                        .set_body_json(json!({"keys": keys})),
+                )
+                .mount(jwks)
+                .await;
+        }
+    };
+    let (k1, k2) = clerk::keys();
+    publish(json!([clerk::jwk("k1", k1)])).await;
+    let mut env = clerk::env(&jwks);
+    env.push(("CLERK_JWKS_MIN_REFRESH_SECS".into(), "1".into()));
+    let app = TestApp::spawn_with(Options {
+        env,
+        ..Default::default()
+    })
+    .await;
+    seed(&app).await;
+    let get = |token: String| {
+        let app = &app;
+        async move {
+            app.http
+                .get(app.url(&format!("/user/{ME}")))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let old = clerk::token(ME);
+    assert_eq!(get(old.clone()).await, 200);
+    // A forged kid uses up the unknown-kid refetch...
+    assert_eq!(get(clerk::sign(&clerk::claims(ME), "k9", k2)).await, 401);
+    // ...then Clerk publishes k2 beside k1, and later withdraws k1.
+    publish(json!([clerk::jwk("k1", k1), clerk::jwk("k2", k2)])).await;
+    let new = clerk::sign(&clerk::claims(ME), "k2", k2);
+    let waited = std::time::Instant::now();
+    loop {
+        // Requests with the known token drive the refresh (it runs in the
+        // background while they are answered).
+        assert_eq!(get(old.clone()).await, 200);
+        if get(new.clone()).await == 200 {
+            break;
+        }
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(5),
+            "k2 accepted within a max-age (1 s) or two"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    publish(json!([clerk::jwk("k2", k2)])).await;
+    let waited = std::time::Instant::now();
+    while get(old.clone()).await == 200 {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(5),
+            "a remembered token of the withdrawn k1 stops working within a max-age or two"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(get(new).await, 200, "k2 still works");
+    assert_eq!(get(old).await, 401);
 }

@@ -239,6 +239,18 @@ async fn missing_and_invalid_fields_are_400() {
             JSON,
             j(json!({"email": "a@b.co", "first_name": long(101)})),
         ),
+        (
+            Method::POST,
+            "/user/temp",
+            JSON,
+            j(json!({"email": "a@b.co", "username": "has space"})),
+        ),
+        (
+            Method::POST,
+            "/user/temp",
+            JSON,
+            j(json!({"email": "a@b.co", "phone_number": "call me maybe"})),
+        ),
         // sync
         (
             Method::POST,
@@ -284,6 +296,12 @@ async fn missing_and_invalid_fields_are_400() {
             "/user/user_one/connect-account",
             JSON,
             j(json!({"stripe_connect_account_id": ""})),
+        ),
+        (
+            Method::PUT,
+            "/user/user_one/connect-account",
+            JSON,
+            j(json!({"stripe_connect_account_id": "acct_1/../../customers/cus_2"})),
         ),
         (Method::PUT, "/user/user_one/payment", JSON, j(json!({}))),
         (

@@ -68,11 +68,13 @@ INSERT INTO users (clerk_user_id, username, email, first_name, last_name, phone_
 ('user_bad_username', 'has space', 'badun@example.com', 'U', 'B', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
 ('user_bad_phone', NULL, 'badphone@example.com', 'P', 'B', 'call me maybe', NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
 ('user_bad_name', NULL, 'badname@example.com', E'Ann\x01', 'B', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_bad_acct', NULL, 'badacct@example.com', 'A', 'B', NULL, NULL, 5, 5, NULL, 'bogus-account', '2025-01-01', '2025-01-01')
+('user_bad_acct', NULL, 'badacct@example.com', 'A', 'B', NULL, NULL, 5, 5, NULL, 'bogus-account', '2025-01-01', '2025-01-01'),
+('user_bad_cus', NULL, 'badcus@example.com', 'C', 'B', NULL, NULL, 5, 5, 'cus_x/../../accounts/acct_victim', NULL, '2025-01-01', '2025-01-01'),
+('user_trim', NULL, ' trim@example.com ', ' Tim', 'Trim ', ' +65 9123 4567', NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01')
 "#;
 
 /// (id, rule, action) the report must hold, and nothing else.
-const EXPECTED_FINDINGS: [(&str, &str, &str); 15] = [
+const EXPECTED_FINDINGS: [(&str, &str, &str); 17] = [
     ("user bad/id", "invalid_id", "skipped"),
     ("user_bad_email", "invalid_email", "skipped"),
     ("user_dup_old", "email_collision", "skipped"),
@@ -88,10 +90,12 @@ const EXPECTED_FINDINGS: [(&str, &str, &str); 15] = [
     ("user_bad_phone", "invalid_phone", "cleared"),
     ("user_bad_name", "invalid_first_name", "cleared"),
     ("user_bad_acct", "invalid_connect_account_id", "cleared"),
+    ("user_bad_cus", "invalid_stripe_customer_id", "cleared"),
+    ("user_trim", "whitespace_trimmed", "trimmed"),
 ];
 
 /// Rows in `POISONED`: the two collision winners have no finding.
-const POISONED_ROWS: u64 = 17;
+const POISONED_ROWS: u64 = 19;
 
 async fn legacy_db() -> TestDb {
     let db = TestDb::create().await;
@@ -297,6 +301,24 @@ async fn the_flask_users_arrive_cleaned_reported_and_a_rerun_brings_exactly_the_
         Value::Null
     );
     assert_eq!(
+        user("user_bad_cus").await["stripeCustomerId"],
+        Value::Null,
+        "an id that would leave its URL segment is never stored"
+    );
+    let trimmed = user("user_trim").await;
+    assert_eq!(
+        (
+            &trimmed["email"],
+            &trimmed["firstName"],
+            &trimmed["phoneNumber"]
+        ),
+        (
+            &json!("trim@example.com"),
+            &json!("Tim"),
+            &json!("+65 9123 4567")
+        )
+    );
+    assert_eq!(
         fingerprint(&legacy).await,
         untouched,
         "the legacy database is only read"
@@ -405,5 +427,46 @@ async fn pointed_at_the_flask_database_start_up_says_to_import_instead() {
             String::from_utf8_lossy(&out.stderr).contains(complaint),
             "{args:?}"
         );
+    }
+}
+
+/// A user Clerk deleted after the snapshot is not brought back by a re-run,
+/// and the report says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_does_not_bring_back_a_user_deleted_in_clerk() {
+    let legacy = legacy_db().await;
+    let app = TestApp::spawn().await;
+    let first = report_path("tomb1");
+    run(&legacy, Some(&app.db), &first).await;
+    assert_eq!(app.get("/user/user_clean00007").await.0, 200);
+    // What Clerk's signed `user.deleted` does (tests/api/webhooks.rs).
+    app.db
+        .execute(
+            "DELETE FROM users WHERE clerk_user_id = 'user_clean00007'; \
+             INSERT INTO deleted_users (clerk_user_id, deleted_at) VALUES ('user_clean00007', now())",
+        )
+        .await;
+    // The legacy row changes too: it would be newer than anything of ours.
+    legacy
+        .execute(
+            "UPDATE users SET updated_at = now()::timestamp WHERE clerk_user_id = 'user_clean00007'",
+        )
+        .await;
+    let second = report_path("tomb2");
+    let summary = run(&legacy, Some(&app.db), &second).await;
+    assert_eq!((summary.inserted, summary.updated), (0, 0), "{summary}");
+    assert_eq!(app.get("/user/user_clean00007").await.0, 404);
+    assert!(app.row("user_clean00007").await.is_none());
+    assert!(
+        findings(&second).contains(&(
+            "user_clean00007".to_owned(),
+            "deleted_user".to_owned(),
+            "skipped".to_owned()
+        )),
+        "{:?}",
+        findings(&second)
+    );
+    for path in [first, second] {
+        let _ = std::fs::remove_file(path);
     }
 }

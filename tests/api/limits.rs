@@ -206,3 +206,76 @@ async fn a_ready_flood_and_a_stalled_list_reader_do_not_starve_the_pool() {
     }
     drop(stalled);
 }
+
+/// Anyone may start a webhook request: bodies trickled in a byte at a time
+/// must not hold connection slots until the whole-request deadline (30 s).
+/// They get a 408 after their own short deadline (2 s), and `/health` is
+/// served again right after, with every slot taken meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_unauthenticated_bodies_are_cut_off_after_their_own_deadline() {
+    let app = app(&[("HTTP_MAX_CONNECTIONS", "30")]).await;
+    let mut slow = Vec::new();
+    for _ in 0..30 {
+        let mut conn = TcpStream::connect(app.addr).await.unwrap();
+        conn.write_all(
+            b"POST /api/webhooks/stripe HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\n\
+              content-length: 60000\r\nstripe-signature: t=1,v1=00\r\n\r\n{",
+        )
+        .await
+        .unwrap();
+        slow.push(conn);
+    }
+    let started = Instant::now();
+    let trickle = tokio::spawn(async move {
+        let mut answers = Vec::new();
+        for mut conn in slow {
+            answers.push(tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 1024];
+                for _ in 0..100 {
+                    let _ = conn.write_all(b" ").await;
+                    match tokio::time::timeout(Duration::from_millis(100), conn.read(&mut buf))
+                        .await
+                    {
+                        Ok(Ok(0)) | Ok(Err(_)) => break,
+                        Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+                        Err(_) => {}
+                    }
+                }
+                String::from_utf8_lossy(&got).into_owned()
+            }));
+        }
+        let mut texts = Vec::new();
+        for a in answers {
+            texts.push(a.await.unwrap());
+        }
+        texts
+    });
+    // Every slot is held now; /health is served once the deadline cut them off.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut served_after = None;
+    while started.elapsed() < Duration::from_secs(8) {
+        if let Ok(Ok(resp)) = tokio::time::timeout(
+            Duration::from_secs(1),
+            app.http.get(app.url("/health")).send(),
+        )
+        .await
+            && resp.status() == 200
+        {
+            served_after = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let served_after = served_after.expect("/health served again");
+    assert!(
+        served_after < Duration::from_millis(4_000),
+        "/health waited {served_after:?} (the body deadline is 2 s)"
+    );
+    for text in trickle.await.unwrap() {
+        assert!(
+            text.starts_with("HTTP/1.1 408") && text.contains("Request body took too long"),
+            "{text}"
+        );
+    }
+}

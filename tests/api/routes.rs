@@ -329,6 +329,52 @@ async fn temp_users_get_generated_ids_and_default_names() {
         ),
         (Some("Bo"), Some("Li"))
     );
+    // The username and phone it is given are kept, as the original kept them.
+    let (status, body) = app
+        .post_json(
+            "/user/temp",
+            &json!({"email": "kept@example.com", "username": "tempo", "phone_number": "+65 9000 0000"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["user"]["clerk_user_id"].as_str().unwrap();
+    let (_, stored) = app.get(&format!("/user/{id}")).await;
+    assert_eq!(
+        (&stored["user"]["username"], &stored["user"]["phoneNumber"]),
+        (&json!("tempo"), &json!("+65 9000 0000"))
+    );
+}
+
+/// A field a sync does not send keeps its stored value — the email too, as
+/// the original did; only a user's first sync needs one.
+#[tokio::test]
+async fn a_sync_without_an_email_keeps_the_stored_one() {
+    let app = TestApp::spawn().await;
+    app.sync_user("user_kept", "kept@example.com").await;
+    let (status, body) = app
+        .post_json(
+            "/api/user/sync-from-frontend",
+            &json!({"clerk_user_id": "user_kept", "first_name": "Renamed"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["user"]["email"], &body["user"]["firstName"]),
+        (&json!("kept@example.com"), &json!("Renamed"))
+    );
+    assert_eq!(
+        app.row("user_kept").await.unwrap()["email"],
+        "kept@example.com"
+    );
+    let got = app
+        .post_json(
+            "/api/user/sync-from-frontend",
+            &json!({"clerk_user_id": "user_new_no_email", "first_name": "New"}),
+        )
+        .await;
+    assert_error(&got, 400);
+    assert_eq!(got.1["message"], "email is required");
+    assert!(app.row("user_new_no_email").await.is_none());
 }
 
 #[tokio::test]

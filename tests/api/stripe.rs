@@ -288,6 +288,14 @@ async fn add_payment_method_attaches_sets_default_and_stores_the_card() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["message"].as_str(), body["description"].as_str()),
+        (
+            Some("Payment method added successfully"),
+            Some("Payment method added successfully")
+        ),
+        "the original's `description`, beside `message`"
+    );
     let info = &body["payment_info"];
     assert_eq!(
         (
@@ -529,4 +537,59 @@ async fn put_payment_refuses_another_customers_payment_method() {
             .await;
         assert!(attached.is_empty(), "{pm} was not attached anywhere");
     }
+}
+
+/// A user deleted in Clerk is not synced back, so nothing is provisioned for
+/// them in Stripe either.
+#[tokio::test]
+async fn a_deleted_users_sync_creates_nothing_in_stripe() {
+    let double = StripeDouble::start().await;
+    double.mount_creations().await;
+    let app = app_with(&double).await;
+    app.db
+        .execute("INSERT INTO deleted_users (clerk_user_id, deleted_at) VALUES ('user_ada', now())")
+        .await;
+    let got = app
+        .post_json("/api/user/sync-from-frontend", &sync_body("user_ada"))
+        .await;
+    assert_error(&got, 410);
+    assert!(app.row("user_ada").await.is_none());
+    assert_eq!(double.requests("POST", "/v1/customers").await.len(), 0);
+    assert_eq!(double.requests("POST", "/v1/accounts").await.len(), 0);
+}
+
+/// A stored customer id that is not `cus_…` (a bad legacy row written before
+/// the importer checked them) never becomes a Stripe URL path.
+#[tokio::test]
+async fn a_malformed_stored_customer_id_never_reaches_stripe() {
+    let double = StripeDouble::start().await;
+    double.mount_payment_method("pm_card_visa").await;
+    let app = app_with(&double).await;
+    app.sync_user("user_ada", "ada@example.com").await;
+    app.db
+        .execute(
+            "UPDATE users SET stripe_customer_id = 'cus_x/../../accounts/acct_victim' \
+             WHERE clerk_user_id = 'user_ada'",
+        )
+        .await;
+    let (status, _) = app
+        .post_json(
+            "/user/user_ada/payment-methods",
+            &json!({"payment_method_id": "pm_card_visa"}),
+        )
+        .await;
+    assert_ne!(status, 200);
+    let sent: Vec<String> = double
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.path().to_owned())
+        .collect();
+    assert!(
+        sent.iter()
+            .all(|p| !p.contains("cus_x") && !p.contains("acct_victim")),
+        "{sent:?}"
+    );
 }

@@ -320,3 +320,62 @@ async fn clerk_events_out_of_order_neither_roll_back_nor_resurrect() {
         "a deleted user is not recreated (nor provisioned in Stripe again)"
     );
 }
+
+/// A user Clerk deleted stays deleted on every path that could create them:
+/// their own still-valid session token, a service's sync, a late Clerk
+/// `user.updated`. The answer says so (410), and nothing is written.
+#[tokio::test]
+async fn a_deleted_user_is_not_created_again_by_any_sync() {
+    let app = app().await;
+    let now = clerk::now();
+    let (status, _) = clerk_post(
+        &app,
+        "msg_c",
+        now - 20,
+        &user_event("user.created", "hook@example.com", "Hanna"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let mut claims = clerk::claims("user_hook");
+    claims["email"] = json!("hook@example.com");
+    let token = clerk::sign(&claims, "k1", &clerk::keys().0);
+    let deleted =
+        json!({"type": "user.deleted", "data": {"id": "user_hook", "deleted": true}}).to_string();
+    let (status, _) = clerk_post(&app, "msg_d", now - 10, &deleted, None).await;
+    assert_eq!(status, 200);
+    assert!(app.row("user_hook").await.is_none());
+
+    let sync = json!({"clerk_user_id": "user_hook", "email": "hook@example.com",
+                      "first_name": "Hanna", "phone_number": "", "username": "hooky"});
+    for (who, credential) in [
+        ("the user's own token", token.as_str()),
+        ("a service token", clerk::SERVICE_TOKEN),
+    ] {
+        let resp = app
+            .http
+            .post(app.url("/api/user/sync-from-frontend"))
+            .bearer_auth(credential)
+            .json(&sync)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().await.unwrap();
+        assert_error(&(status, body.clone()), 410);
+        assert_eq!(body["message"], "User was deleted", "{who}");
+        assert!(app.row("user_hook").await.is_none(), "{who}: no row");
+    }
+    // A Clerk update emitted after the deletion (clocks, retries) does not
+    // bring them back either.
+    let (status, body) = clerk_post(
+        &app,
+        "msg_late",
+        now,
+        &user_event("user.updated", "hook@example.com", "Ghost"),
+        None,
+    )
+    .await;
+    assert_eq!((status, &body["applied"]), (200, &json!(false)), "{body}");
+    assert!(app.row("user_hook").await.is_none());
+}

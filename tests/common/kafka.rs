@@ -83,6 +83,10 @@ impl Topics {
             producer: ClientConfig::new()
                 .set("bootstrap.servers", bootstrap)
                 .set("linger.ms", "0")
+                // As the orchestrators' kafka-python reconnects (its default
+                // reconnect_backoff_max_ms): a command sent during a broker
+                // outage reaches it within a second of its return.
+                .set("reconnect.backoff.max.ms", "1000")
                 .create()
                 .expect("producer"),
         };
@@ -117,25 +121,14 @@ impl Topics {
     }
 
     pub fn settings(&self) -> KafkaSettings {
-        let mut s = KafkaSettings::new(
+        // The worker's own group-membership and reconnect settings, as shipped.
+        KafkaSettings::new(
             &self.bootstrap,
             &self.commands,
             &self.events,
             &self.dlq,
             &self.group,
-        );
-        // Fast group membership for tests (the recommended client settings).
-        for (k, v) in [
-            ("session.timeout.ms", "6000"),
-            ("heartbeat.interval.ms", "1000"),
-        ] {
-            s.properties.push((
-                k.into(),
-                userlib::config::KafkaClient::Consumer,
-                userlib::config::SecretString::from(v),
-            ));
-        }
-        s
+        )
     }
 
     /// The same settings as environment variables, for the worker binary.
@@ -146,9 +139,10 @@ impl Topics {
             ("KAFKA_USER_EVENTS_TOPIC".into(), self.events.clone()),
             ("KAFKA_DLQ_TOPIC".into(), self.dlq.clone()),
             ("KAFKA_USER_SERVICE_GROUP_ID".into(), self.group.clone()),
+            // To try other client settings in the chaos scenarios.
             (
                 "KAFKA_PROPERTIES".into(),
-                "consumer.session.timeout.ms=6000;consumer.heartbeat.interval.ms=1000".into(),
+                std::env::var("USERLIB_TEST_KAFKA_PROPERTIES").unwrap_or_default(),
             ),
         ]
     }

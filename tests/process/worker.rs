@@ -349,3 +349,77 @@ async fn create_topics_fits_replication_to_the_cluster() {
     assert_eq!(topic.partitions().len(), 2);
     assert_eq!(topic.partitions()[0].replicas().len(), 1);
 }
+
+/// Its probe listener is the API's server: slow-header connections are closed
+/// after the header-read timeout instead of being held for ever, and the
+/// kubelet's `/health` is answered meanwhile. Text logs show a hostile
+/// command's `type` escaped and cut short, so it cannot forge log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_shed_slow_clients_and_text_logs_escape_hostile_fields() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = db_with_paid_user().await;
+    let Some(topics) = Topics::create(1).await else {
+        return;
+    };
+    let worker = WorkerProcess::spawn_with(&db.url(), &topics, "probes", &[("LOG_FORMAT", "text")]);
+    assert!(
+        worker
+            .wait_for_log("partitions assigned", Duration::from_secs(30))
+            .await
+    );
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut conn = tokio::net::TcpStream::connect(worker.http).await.unwrap();
+        conn.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        slow.push(conn);
+    }
+    let health = reqwest::get(format!("http://{}/health", worker.http))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+    let started = Instant::now();
+    for mut conn in slow {
+        let mut buf = [0u8; 256];
+        let closed = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match conn.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(closed.is_ok(), "a slow-header connection was closed");
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let hostile_type = format!(
+        "x\n2026-11-29T00:00:00.000000Z  INFO userlib: FORGED line\u{1b}[31m{}",
+        "t".repeat(200_000)
+    );
+    let command = serde_json::json!({"type": hostile_type, "correlation_id": "c-hostile",
+                                     "payload": {"user_id": "user_paid"}});
+    topics
+        .send_raw("c-hostile", command.to_string().as_bytes())
+        .await;
+    assert!(
+        worker
+            .wait_for_log("unknown command type", Duration::from_secs(30))
+            .await
+    );
+    let logs = worker.logs();
+    assert!(
+        !logs
+            .lines()
+            .any(|l| l.contains("FORGED") && !l.contains("unknown command type")),
+        "no forged line"
+    );
+    assert!(!logs.contains('\u{1b}'), "no terminal escapes");
+    assert!(logs.lines().all(|l| l.len() < 4_000), "no huge line");
+}

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use deadpool_postgres::{Client, Pool};
 
 use super::statements::*;
-use super::{DbError, Pooler, user_from_row};
+use super::{DbError, Pooler, Upserted, user_from_row};
 use crate::config::DatabaseSettings;
 use crate::db::Conflict;
 use crate::db::batch::{BatchWrite, Batcher, Batches};
 use crate::db::sql::{self, Sql};
-use crate::domain::{ClerkUserId, PhoneNumber, ProfileUpdate, Rating, RatingKind, User, Username};
+use crate::domain::{ClerkUserId, Email, PhoneNumber, ProfileUpdate, Rating, RatingKind, Username};
 
 /// The batchers of one repository.
 pub(super) struct Writes {
@@ -102,7 +102,7 @@ pub(super) struct ProfileWrite {
 
 impl BatchWrite for ProfileWrite {
     type Item = ProfileUpdate;
-    type Output = (User, bool);
+    type Output = Upserted;
     const NAME: &'static str = "profile";
 
     fn key(item: &Self::Item) -> &str {
@@ -113,9 +113,12 @@ impl BatchWrite for ProfileWrite {
         &self,
         client: &Client,
         items: &[&Self::Item],
-    ) -> Result<Vec<Option<(User, bool)>>, DbError> {
+    ) -> Result<Vec<Option<Upserted>>, DbError> {
         let ids: Vec<&str> = items.iter().map(|p| p.clerk_user_id.as_str()).collect();
-        let emails: Vec<&str> = items.iter().map(|p| p.email.as_str()).collect();
+        let emails: Vec<Option<&str>> = items
+            .iter()
+            .map(|p| p.email.as_ref().map(Email::as_str))
+            .collect();
         let first: Vec<Option<&str>> = items
             .iter()
             .map(|p| p.first_name.as_ref().map(|n| n.as_str()))
@@ -160,7 +163,7 @@ impl BatchWrite for ProfileWrite {
             ],
         )
         .await?;
-        let mut updated: HashMap<String, User> = rows
+        let mut updated: HashMap<String, _> = rows
             .iter()
             .map(|row| {
                 let user = user_from_row(row);
@@ -169,11 +172,11 @@ impl BatchWrite for ProfileWrite {
             .collect();
         Ok(ids
             .iter()
-            .map(|id| updated.remove(*id).map(|user| (user, false)))
+            .map(|id| updated.remove(*id).map(|user| Upserted::Saved(user, false)))
             .collect())
     }
 
-    async fn apply_one(&self, client: &Client, p: &Self::Item) -> Result<(User, bool), DbError> {
+    async fn apply_one(&self, client: &Client, p: &Self::Item) -> Result<Upserted, DbError> {
         match upsert_profile(client, self.pooler, p).await {
             // `ON CONFLICT (clerk_user_id)` arbitrates only the primary key. When two
             // first syncs of one user race, the loser can instead collide with the
@@ -192,7 +195,7 @@ async fn upsert_profile(
     client: &Client,
     pooler: Pooler,
     p: &ProfileUpdate,
-) -> Result<(User, bool), DbError> {
+) -> Result<Upserted, DbError> {
     let (phone_set, phone) = sent(&p.phone_number, PhoneNumber::as_str);
     let (username_set, username) = sent(&p.username, Username::as_str);
     let rows = sql::query(
@@ -201,7 +204,7 @@ async fn upsert_profile(
         &UPSERT_PROFILE,
         &[
             &p.clerk_user_id.as_str(),
-            &p.email.as_str(),
+            &p.email.as_ref().map(Email::as_str),
             &p.first_name.as_ref().map(|n| n.as_str()),
             &p.last_name.as_ref().map(|n| n.as_str()),
             &phone_set,
@@ -211,8 +214,16 @@ async fn upsert_profile(
         ],
     )
     .await?;
-    let row = rows.first().expect("an upsert … RETURNING yields the row");
-    Ok((user_from_row(row), row.get("inserted")))
+    if let Some(row) = rows.first() {
+        return Ok(Upserted::Saved(user_from_row(row), row.get("inserted")));
+    }
+    // Nothing written: either a tombstone, or a new user without an email.
+    let deleted = sql::query(client, pooler, &IS_DELETED, &[&p.clerk_user_id.as_str()]).await?;
+    Ok(if deleted.first().is_some_and(|r| r.get::<_, bool>(0)) {
+        Upserted::Deleted
+    } else {
+        Upserted::NeedsEmail
+    })
 }
 
 /// A sync's optional field as the statements take it: whether it was sent

@@ -33,6 +33,19 @@ mod profiles;
 mod statements;
 mod stripe_keys;
 
+/// What a profile sync did. Moved once, from the batch to its caller: not
+/// boxed, which would cost an allocation per write on the hot path.
+#[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
+pub enum Upserted {
+    /// The row as stored, and whether this sync created it.
+    Saved(User, bool),
+    /// The user was deleted in Clerk (a tombstone): not created again.
+    Deleted,
+    /// No such user, and the sync carried no email to create one with.
+    NeedsEmail,
+}
+
 /// A Stripe object we create for a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StripeObject {

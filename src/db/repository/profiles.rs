@@ -2,8 +2,11 @@
 
 use super::statements::*;
 use super::*;
+use crate::domain::{PhoneNumber, Username};
 
 impl Repository {
+    /// A temporary user's id is a fresh `temp_<uuid>`, which no Clerk user
+    /// (and so no tombstone) can have: no tombstone check is needed.
     pub async fn insert_temp_user(&self, user: &NewTempUser) -> Result<User, DbError> {
         let row = self
             .query_opt(
@@ -13,6 +16,8 @@ impl Repository {
                     &user.email.as_str(),
                     &user.first_name.as_str(),
                     &user.last_name.as_str(),
+                    &user.phone_number.as_ref().map(PhoneNumber::as_str),
+                    &user.username.as_ref().map(Username::as_str),
                 ],
             )
             .await?;
@@ -21,9 +26,9 @@ impl Repository {
         ))
     }
 
-    /// Creates the user or updates its profile fields; `true` when it was created.
-    /// Batched with concurrent syncs (`db/batch.rs`).
-    pub async fn upsert_profile(&self, p: &ProfileUpdate) -> Result<(User, bool), DbError> {
+    /// Creates the user or updates its profile fields. Batched with concurrent
+    /// syncs (`db/batch.rs`).
+    pub async fn upsert_profile(&self, p: &ProfileUpdate) -> Result<Upserted, DbError> {
         self.deadline(self.writes.profiles.apply(p.clone())).await
     }
 

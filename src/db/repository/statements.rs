@@ -35,22 +35,35 @@ pub(super) const SELECT_USER: Sql = Sql::new(
 
 pub(super) const INSERT_TEMP_USER: Sql = Sql::new(
     concat!(
-        "INSERT INTO users (clerk_user_id, email, first_name, last_name) VALUES ($1, $2, $3, $4) RETURNING ",
+        "INSERT INTO users (clerk_user_id, email, first_name, last_name, phone_number, username) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ",
         user_columns!()
     ),
-    &[Type::TEXT, Type::TEXT, Type::TEXT, Type::TEXT],
+    &[
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+    ],
 );
 
 // One statement for "create or update": concurrent first syncs of one user serialise
 // on the primary key, so exactly one inserts and the other updates. `xmax = 0` is
 // true only for a freshly inserted row version. Card and Stripe columns are not
-// touched: a profile sync never changes payment data.
+// touched: a profile sync never changes payment data. A user deleted in Clerk
+// (a tombstone) is not created again: no row comes back. The email only
+// matters for a creation; an update without one (`$2` null) keeps the stored.
 pub(super) const UPSERT_PROFILE: Sql = Sql::new(
     concat!(
         "INSERT INTO users (clerk_user_id, email, first_name, last_name, phone_number, username) \
-     VALUES ($1, $2, COALESCE($3, ''), COALESCE($4, ''), $6, $8) \
+     SELECT $1, e.email, COALESCE($3, ''), COALESCE($4, ''), $6, $8 \
+     FROM (SELECT COALESCE($2, (SELECT email FROM users WHERE clerk_user_id = $1)) AS email) e \
+     WHERE e.email IS NOT NULL \
+       AND NOT EXISTS (SELECT 1 FROM deleted_users WHERE clerk_user_id = $1) \
      ON CONFLICT (clerk_user_id) DO UPDATE SET \
-       email = EXCLUDED.email, \
+       email = COALESCE($2, users.email), \
        first_name = COALESCE($3, users.first_name), \
        last_name = COALESCE($4, users.last_name), \
        phone_number = CASE WHEN $5 THEN $6 ELSE users.phone_number END, \
@@ -70,6 +83,11 @@ pub(super) const UPSERT_PROFILE: Sql = Sql::new(
         Type::BOOL,
         Type::TEXT,
     ],
+);
+
+pub(super) const IS_DELETED: Sql = Sql::new(
+    "SELECT EXISTS (SELECT 1 FROM deleted_users WHERE clerk_user_id = $1)",
+    &[Type::TEXT],
 );
 
 pub(super) const SET_CUSTOMER_RATING: Sql = Sql::new(
@@ -99,7 +117,7 @@ pub(super) const SET_RUNNER_RATINGS: Sql = Sql::new(
 pub(super) const UPDATE_PROFILES: Sql = Sql::new(
     concat!(
         "UPDATE users SET \
-       email = v.new_email, \
+       email = COALESCE(v.new_email, email), \
        first_name = COALESCE(v.new_first, first_name), \
        last_name = COALESCE(v.new_last, last_name), \
        phone_number = CASE WHEN v.phone_set THEN v.new_phone ELSE phone_number END, \

@@ -58,14 +58,18 @@ pub async fn add_payment_method(
     struct Answer<'a> {
         success: bool,
         message: &'a str,
+        /// The key the original answered with, success included.
+        description: &'a str,
         payment_info: CardWire<'a>,
     }
     let id = path_user(raw_id, &caller, PathAccess::SelfOrService)?;
     let pm = requests::parse::<AddPaymentMethodRequest>(&body)?.into_domain()?;
     let card = svc.add_payment_method(&id, &pm).await?;
+    const ADDED: &str = "Payment method added successfully";
     Ok(render::ok(&Answer {
         success: true,
-        message: "Payment method added",
+        message: ADDED,
+        description: ADDED,
         payment_info: (&card).into(),
     }))
 }

@@ -53,7 +53,7 @@ pub async fn sync_from_frontend(caller: Caller, body: Bytes, svc: Service) -> Re
     let (mut profile, provisioning) = requests::parse::<SyncRequest>(&body)?.into_domain()?;
     allow(&caller, Access::SelfOrService(&profile.clerk_user_id))?;
     if let Caller::User(me) = &caller {
-        profile.email = verified_email(me, &svc).await?;
+        profile.email = Some(verified_email(me, &svc).await?);
     }
     let synced = svc.sync_user(&profile, provisioning).await?;
     Ok(render::ok(&Answer {
