@@ -103,6 +103,7 @@ start_api() {
   case "$auth" in
     none) env+=(AUTH_MODE=none) ;;
     *) env+=(AUTH_MODE=clerk CLERK_ISSUER="$ISSUER" SERVICE_TOKENS="$SERVICE_TOKEN"
+             CLERK_AUTHORIZED_PARTIES=http://bench.userlib.test
              CLERK_JWKS_URL="http://127.0.0.1:$JWKS_PORT/.well-known/jwks.json") ;;
   esac
   [ "$auth" = clerk-nocache ] && env+=(AUTH_TOKEN_CACHE_SIZE=0)

@@ -4,7 +4,8 @@
 //! Signed with OpenSSL (already linked): a pure-Rust RSA signature costs about
 //! a millisecond, and 100k of them would take longer than the benchmark.
 //!
-//! Arguments: OUT_DIR USERS ISSUER [FIRST_USER]
+//! Arguments: OUT_DIR USERS ISSUER [FIRST_USER]. Tokens carry `azp` =
+//! [`PARTY`] (user-api refuses tokens without an authorized party).
 //! Writes OUT_DIR/.well-known/jwks.json and OUT_DIR/tokens.txt ("id token"
 //! per line).
 
@@ -17,6 +18,9 @@ use openssl::pkey::PKey;
 use openssl::rsa::Rsa;
 use openssl::sign::Signer;
 use serde_json::json;
+
+/// The frontend origin the tokens are minted for (`CLERK_AUTHORIZED_PARTIES`).
+const PARTY: &str = "http://bench.userlib.test";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
@@ -36,7 +40,7 @@ fn main() -> anyhow::Result<()> {
     let mut file = std::io::BufWriter::new(std::fs::File::create(format!("{out}/tokens.txt"))?);
     for i in first..first + users {
         let id = format!("u{i}");
-        let claims = json!({"sub": id, "iss": issuer, "iat": now, "nbf": now - 5,
+        let claims = json!({"sub": id, "iss": issuer, "azp": PARTY, "iat": now, "nbf": now - 5,
                             "exp": now + 3600, "sid": format!("sess_{i}")});
         let signing_input = format!("{header}.{}", B64.encode(claims.to_string()));
         let mut signer = Signer::new(MessageDigest::sha256(), &key)?;

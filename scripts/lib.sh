@@ -140,6 +140,24 @@ ensure_clients() {
     fi
     export KAFKA_PYTHON="$KAFKA_PYTHON_VENV/bin/python"
   fi
+  ensure_swagger_ui
+}
+
+# The Swagger UI release /docs pins (src/http/docs.html), from the npm registry
+# into a cache outside the repository: the browser test serves it as a local
+# stand-in for the CDN, so the page's integrity hashes are checked for real.
+SWAGGER_UI_VERSION=5.35.0
+ensure_swagger_ui() {
+  [ -n "${SWAGGER_UI_DIST:-}" ] && return 0
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/userlib/swagger-ui-dist-$SWAGGER_UI_VERSION"
+  if [ ! -f "$dir/package/swagger-ui-bundle.js" ]; then
+    command -v npm >/dev/null || apt_install npm
+    log "fetching swagger-ui-dist $SWAGGER_UI_VERSION (npm) into $dir"
+    mkdir -p "$dir"
+    (cd "$dir" && npm pack --silent "swagger-ui-dist@$SWAGGER_UI_VERSION" >/dev/null &&
+      tar xzf "swagger-ui-dist-$SWAGGER_UI_VERSION.tgz")
+  fi
+  export SWAGGER_UI_DIST="$dir/package"
 }
 
 # PgBouncer (Debian's): the tests start their own, on free ports, in transaction

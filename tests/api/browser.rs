@@ -264,3 +264,107 @@ async function main() {{
         Value::Null
     );
 }
+
+/// `/docs` in a real browser: the page must render Swagger UI under its own
+/// Content-Security-Policy (a stray quote once made browsers drop the inline
+/// script's hash, and the page stayed blank). The CDN is a local stand-in
+/// serving the pinned npm release (`SWAGGER_UI_DIST`, fetched by scripts/test)
+/// over HTTPS, so the Subresource Integrity hashes are checked for real.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_page_renders_under_its_content_security_policy() {
+    let Some(browser) = chromium() else { return };
+    let Some(dist) = std::env::var_os("SWAGGER_UI_DIST")
+        .or_else(|| crate::common::skip("SWAGGER_UI_DIST (scripts/test fetches swagger-ui-dist)"))
+    else {
+        return;
+    };
+    let app = TestApp::spawn().await;
+    let work = std::env::temp_dir().join(format!("userlib-cdn-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&work).unwrap();
+    let (cert, key, port_file) = (
+        work.join("cert.pem"),
+        work.join("key.pem"),
+        work.join("port"),
+    );
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args([
+            "-subj",
+            "/CN=unpkg.com",
+            "-addext",
+            "subjectAltName=DNS:unpkg.com",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/cdn_standin.py");
+    let _cdn = tokio::process::Command::new("python3")
+        .arg(script)
+        .args([&cert, &key, &port_file])
+        .env("SWAGGER_UI_DIST", &dist)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut port = None;
+    for _ in 0..100 {
+        if let Ok(p) = std::fs::read_to_string(&port_file) {
+            port = Some(p);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let port = port.expect("the CDN stand-in started");
+
+    let profile = work.join("profile");
+    let output = tokio::time::timeout(
+        Duration::from_secs(90),
+        tokio::process::Command::new(&browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--ignore-certificate-errors",
+                "--enable-logging=stderr",
+                "--v=0",
+                "--virtual-time-budget=30000",
+                "--dump-dom",
+            ])
+            .arg(format!(
+                "--host-resolver-rules=MAP unpkg.com 127.0.0.1:{port}"
+            ))
+            .arg(format!("--user-data-dir={}", profile.display()))
+            .arg(format!("http://{}/docs", app.addr))
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("Chromium finished within 90 s")
+    .expect("Chromium runs");
+    let _ = std::fs::remove_dir_all(&work);
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let console = String::from_utf8_lossy(&output.stderr);
+    for refused in ["Content Security Policy", "Refused to", "integrity"] {
+        assert!(
+            !console.contains(refused),
+            "the console reports '{refused}':\n{console}"
+        );
+    }
+    assert!(
+        dom.contains("class=\"swagger-ui\"") && dom.contains("user service API"),
+        "Swagger UI rendered the document; DOM: {dom}\nconsole: {console}"
+    );
+    assert!(
+        dom.contains("/user/{clerk_user_id}") || dom.contains("sync-from-frontend"),
+        "the operations are listed; DOM: {dom}"
+    );
+}
