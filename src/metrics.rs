@@ -14,6 +14,7 @@ pub const DB_POOL_CONNECTIONS: &str = "db_pool_connections";
 pub const DB_POOL_WAITING: &str = "db_pool_waiting";
 pub const DB_WRITE_BATCH_SIZE: &str = "db_write_batch_size";
 pub const DB_WRITE_BATCH_DURATION: &str = "db_write_batch_duration_seconds";
+pub const DB_READ_BATCH_SIZE: &str = "db_read_batch_size";
 pub const AUTH_TOKEN_CACHE_ENTRIES: &str = "auth_token_cache_entries";
 pub const AUTH_TOKENS: &str = "auth_tokens_total";
 pub const STRIPE_DURATION: &str = "stripe_request_duration_seconds";
@@ -63,6 +64,9 @@ pub fn handle() -> &'static PrometheusHandle {
             })
             .and_then(|b| {
                 b.set_buckets_for_metric(Matcher::Full(DB_WRITE_BATCH_SIZE.into()), BATCH_BUCKETS)
+            })
+            .and_then(|b| {
+                b.set_buckets_for_metric(Matcher::Full(DB_READ_BATCH_SIZE.into()), BATCH_BUCKETS)
             })
             .expect("bucket lists are not empty")
             .build_recorder();

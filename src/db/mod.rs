@@ -8,6 +8,7 @@ mod batch;
 mod import;
 mod migrations;
 mod pool;
+mod read_batch;
 mod repository;
 mod shared;
 mod sql;

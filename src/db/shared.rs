@@ -57,12 +57,17 @@ impl SharedReads {
     }
 
     /// Runs the statement with `params` on the next shared client.
-    pub async fn query_opt(
+    pub async fn query(
         &self,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<Option<tokio_postgres::Row>, DbError> {
+    ) -> Result<Vec<tokio_postgres::Row>, DbError> {
         let reader = self.reader().await?;
-        Ok(reader.statement.query_opt(&reader.client, params).await?)
+        Ok(reader.statement.query(&reader.client, params).await?)
+    }
+
+    /// How many shared clients there are.
+    pub fn clients(&self) -> usize {
+        self.slots.len()
     }
 
     /// Runs another, rarely used statement on the next shared client, unnamed

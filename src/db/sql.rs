@@ -105,19 +105,15 @@ impl Prepared {
         })
     }
 
-    /// The first row, if any.
-    pub async fn query_opt(
+    /// Every row.
+    pub async fn query(
         &self,
         client: &tokio_postgres::Client,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Option<Row>, tokio_postgres::Error> {
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
         match self {
-            Prepared::Named(stmt) => client.query_opt(stmt, params).await,
-            Prepared::Unnamed(sql) => Ok(client
-                .query_typed(sql.text, &sql.typed(params))
-                .await?
-                .into_iter()
-                .next()),
+            Prepared::Named(stmt) => client.query(stmt, params).await,
+            Prepared::Unnamed(sql) => client.query_typed(sql.text, &sql.typed(params)).await,
         }
     }
 }

@@ -35,9 +35,10 @@ async fn serve_page(server: &MockServer, html: String) {
         .await;
 }
 
-/// Loads `url` in headless Chromium, lets its scripts run (virtual time waits
-/// for pending fetches), and returns what the page wrote into `<pre id="out">`.
-async fn run_page(browser: &PathBuf, url: &str) -> Value {
+/// Loads `url` in headless Chromium with `extra` flags in a throw-away
+/// profile, lets its scripts run (virtual time waits for pending fetches), and
+/// returns what it printed: the final DOM, and the console on stderr.
+async fn dump_dom(browser: &PathBuf, url: &str, extra: &[String]) -> std::process::Output {
     let profile = std::env::temp_dir().join(format!("userlib-chromium-{}", uuid::Uuid::new_v4()));
     let output = tokio::time::timeout(
         Duration::from_secs(90),
@@ -54,6 +55,7 @@ async fn run_page(browser: &PathBuf, url: &str) -> Value {
                 "--virtual-time-budget=30000",
                 "--dump-dom",
             ])
+            .args(extra)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg(url)
             .kill_on_drop(true)
@@ -63,6 +65,12 @@ async fn run_page(browser: &PathBuf, url: &str) -> Value {
     .expect("Chromium finished within 90 s")
     .expect("Chromium runs");
     let _ = std::fs::remove_dir_all(&profile);
+    output
+}
+
+/// Loads `url` and returns what the page wrote into `<pre id="out">`.
+async fn run_page(browser: &PathBuf, url: &str) -> Value {
+    let output = dump_dom(browser, url, &[]).await;
     let dom = String::from_utf8_lossy(&output.stdout);
     let start = dom
         .find("<pre id=\"out\">")
@@ -321,35 +329,19 @@ async fn the_docs_page_renders_under_its_content_security_policy() {
     }
     let port = port.expect("the CDN stand-in started");
 
-    let profile = work.join("profile");
-    let output = tokio::time::timeout(
-        Duration::from_secs(90),
-        tokio::process::Command::new(&browser)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--ignore-certificate-errors",
-                "--enable-logging=stderr",
-                "--v=0",
-                "--virtual-time-budget=30000",
-                "--dump-dom",
-            ])
-            .arg(format!(
-                "--host-resolver-rules=MAP unpkg.com 127.0.0.1:{port}"
-            ))
-            .arg(format!("--user-data-dir={}", profile.display()))
-            .arg(format!("http://{}/docs", app.addr))
-            .kill_on_drop(true)
-            .output(),
+    let output = dump_dom(
+        &browser,
+        &format!("http://{}/docs", app.addr),
+        &[
+            // unpkg.com is the stand-in, with its throw-away certificate.
+            format!("--host-resolver-rules=MAP unpkg.com 127.0.0.1:{port}"),
+            "--ignore-certificate-errors".into(),
+            // The console (CSP and integrity violations) on stderr.
+            "--enable-logging=stderr".into(),
+            "--v=0".into(),
+        ],
     )
-    .await
-    .expect("Chromium finished within 90 s")
-    .expect("Chromium runs");
+    .await;
     let _ = std::fs::remove_dir_all(&work);
     let dom = String::from_utf8_lossy(&output.stdout);
     let console = String::from_utf8_lossy(&output.stderr);

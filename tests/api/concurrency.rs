@@ -186,3 +186,108 @@ async fn concurrent_syncs_keep_a_conflict_to_its_own_request() {
     assert_eq!(row["phone_number"], "+6591000029");
     assert_eq!(app.count_users().await, 30 + 25);
 }
+
+/// Concurrent `GET /user/{id}`s share one `… = ANY($1)` query
+/// (`db/read_batch.rs`), yet each answer carries exactly its own row: 3 000
+/// concurrent reads of 1 500 users (each twice) and 200 ids that do not exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_reads_share_queries_and_each_gets_its_own_row() {
+    use futures_util::StreamExt;
+    let app = TestApp::spawn().await;
+    app.db
+        .execute(
+            "INSERT INTO users (clerk_user_id, email, first_name, last_name) \
+             SELECT format('user_read%s', i), format('read%s@example.com', i), \
+                    format('First%s', i), 'Reader' FROM generate_series(0, 1499) AS i",
+        )
+        .await;
+    let samples = |text: &str| {
+        let s = metric_samples(text);
+        (
+            s.get("db_read_batch_size_sum").copied().unwrap_or(0.0),
+            s.get("db_read_batch_size_count").copied().unwrap_or(0.0),
+        )
+    };
+    let before = samples(&app.metrics_text().await);
+    let mut ids: Vec<String> = (0..3000)
+        .map(|i| format!("user_read{}", i % 1500))
+        .chain((0..200).map(|i| format!("user_unread{i}")))
+        .collect();
+    // Interleaved, so unknown ids share batches with known ones.
+    ids.sort_by_key(|id| id.len() % 7);
+    let app = &app;
+    let answers: Vec<(String, u16, serde_json::Value)> =
+        futures_util::stream::iter(ids.into_iter().map(|id| async move {
+            let (status, body) = app.get(&format!("/api/user/{id}")).await;
+            (id, status, body)
+        }))
+        .buffer_unordered(256)
+        .collect()
+        .await;
+    assert_eq!(answers.len(), 3200);
+    for (id, status, body) in &answers {
+        if let Some(n) = id.strip_prefix("user_read") {
+            assert_eq!(*status, 200, "{id}: {body}");
+            assert_eq!(body["user"]["clerkUserId"], id.as_str(), "its own row");
+            assert_eq!(body["user"]["firstName"], format!("First{n}"));
+            assert_eq!(body["user"]["email"], format!("read{n}@example.com"));
+        } else {
+            assert_eq!(*status, 404, "{id}: {body}");
+            assert_eq!(body["message"], "User not found");
+        }
+    }
+    let after = samples(&app.metrics_text().await);
+    let (rows, queries) = (after.0 - before.0, after.1 - before.1);
+    assert!(
+        queries >= 1.0 && rows > queries,
+        "reads shared queries: {rows} ids in {queries} queries"
+    );
+}
+
+/// A read sent after a write's 200 sees that write, with reads of other users
+/// batched around it all the while.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_read_after_a_write_sees_it_while_reads_are_batched() {
+    let app = TestApp::spawn().await;
+    for i in 0..20 {
+        app.sync_user(&format!("user_rw{i}"), &format!("rw{i}@example.com"))
+            .await;
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background: Vec<_> = (0..16)
+        .map(|k| {
+            let (base, http, stop) = (app.url(""), app.http.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = http
+                        .get(format!("{base}/api/user/user_rw{}", (k + n) % 20))
+                        .send()
+                        .await;
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    for round in 0..100 {
+        let id = format!("user_rw{}", round % 20);
+        let rating = (round % 9) as f64 * 0.5;
+        let (status, body) = app
+            .post_json(
+                &format!("/api/user/{id}/update-runner-rating"),
+                &json!({ "rating": rating }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = app.get(&format!("/api/user/{id}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            body["user"]["runnerRating"], rating,
+            "round {round}: {body}"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in background {
+        task.await.unwrap();
+    }
+}

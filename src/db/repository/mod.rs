@@ -16,6 +16,7 @@ use futures_util::{Stream, StreamExt};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
+use super::read_batch::BatchedReads;
 use super::shared::SharedReads;
 use super::sql::{self, Sql};
 use super::{DbError, TimedOut};
@@ -92,8 +93,10 @@ pub struct Repository {
     pool: Pool,
     pooler: Pooler,
     timeout: Duration,
-    /// The hot primary-key read, pipelined on shared clients (see `shared.rs`).
+    /// The shared clients (see `shared.rs`): readiness probes, and the hot
+    /// primary-key read, batched (`read_batch.rs`).
     user_reads: Arc<SharedReads>,
+    users_by_id: Arc<BatchedReads>,
     /// The hot single-row writes, applied in batches (see `db/batch.rs`).
     writes: Arc<batched::Writes>,
     /// Operations that found the database unreachable / reachable, ever: let
@@ -108,18 +111,20 @@ impl Repository {
     pub fn new(pool: Pool, settings: &DatabaseSettings) -> Self {
         let pg = settings.pg_config();
         let writes = Arc::new(batched::Writes::new(&pool, settings));
+        let user_reads = Arc::new(SharedReads::new(
+            pg,
+            settings.tls_connector(),
+            settings.pooler,
+            SELECT_USERS,
+            settings.shared_read_clients,
+        ));
         Self {
             writes,
             pool,
             pooler: settings.pooler,
             timeout: settings.timeout,
-            user_reads: Arc::new(SharedReads::new(
-                pg,
-                settings.tls_connector(),
-                settings.pooler,
-                SELECT_USER,
-                settings.shared_read_clients,
-            )),
+            users_by_id: Arc::new(BatchedReads::new(user_reads.clone())),
+            user_reads,
             unreachable_seen: Arc::new(AtomicU64::new(0)),
             reachable_seen: Arc::new(AtomicU64::new(0)),
         }
@@ -171,7 +176,7 @@ impl Repository {
     /// requests need. The primary-key read of an id that cannot exist.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.deadline(async {
-            self.user_reads.query_opt(&[&""]).await?;
+            self.user_reads.query(&[&Vec::<&str>::new()]).await?;
             Ok(())
         })
         .await
@@ -200,7 +205,7 @@ impl Repository {
 
     pub async fn find_user(&self, id: &ClerkUserId) -> Result<Option<User>, DbError> {
         self.deadline(async {
-            let row = self.user_reads.query_opt(&[&id.as_str()]).await?;
+            let row = self.users_by_id.get(id.as_str()).await?;
             Ok(row.as_ref().map(user_from_row))
         })
         .await

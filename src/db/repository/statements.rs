@@ -24,13 +24,15 @@ macro_rules! user_columns {
     };
 }
 
-pub(super) const SELECT_USER: Sql = Sql::new(
+// Many users by id in one round trip: concurrent `GET /user/{id}`s share it
+// (`db/read_batch.rs`).
+pub(super) const SELECT_USERS: Sql = Sql::new(
     concat!(
         "SELECT ",
         user_columns!(),
-        " FROM users WHERE clerk_user_id = $1"
+        " FROM users WHERE clerk_user_id = ANY($1)"
     ),
-    &[Type::TEXT],
+    &[Type::TEXT_ARRAY],
 );
 
 pub(super) const INSERT_TEMP_USER: Sql = Sql::new(
@@ -292,7 +294,7 @@ mod tests {
     #[test]
     fn every_parameter_has_a_declared_type() {
         for sql in [
-            SELECT_USER,
+            SELECT_USERS,
             INSERT_TEMP_USER,
             UPSERT_PROFILE,
             SET_CUSTOMER_RATING,
