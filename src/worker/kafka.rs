@@ -110,10 +110,18 @@ impl ConsumerContext for WorkerContext {
         }
     }
 
-    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                tracing::info!(partitions = %describe(tpl), "partitions assigned")
+                tracing::info!(partitions = %describe(tpl), "partitions assigned");
+                // librdkafka keeps a partition's pause across losing and
+                // regaining it: a partition paused during a broker outage
+                // (processor: wait_paused) whose assignment was lost before
+                // the resume came back paused, and was never read again.
+                // What we are given, we read.
+                if let Err(e) = consumer.resume(tpl) {
+                    tracing::warn!(error = %e, "resuming newly assigned partitions failed");
+                }
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
             Rebalance::Revoke(_) => {}

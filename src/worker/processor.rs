@@ -316,8 +316,9 @@ impl Worker {
         backoff: Duration,
         shutdown: &CancellationToken,
     ) -> bool {
-        if let Ok(assignment) = self.consumer.assignment() {
-            let _ = self.consumer.pause(&assignment);
+        let paused = self.consumer.assignment().ok();
+        if let Some(paused) = &paused {
+            let _ = self.consumer.pause(paused);
         }
         let sleep = tokio::time::sleep(backoff);
         tokio::pin!(sleep);
@@ -336,6 +337,11 @@ impl Worker {
                 },
             }
         };
+        // Resume what was paused even if it was lost meanwhile (a pause
+        // outlives the assignment in librdkafka), and what we hold now.
+        if let Some(paused) = &paused {
+            let _ = self.consumer.resume(paused);
+        }
         if let Ok(assignment) = self.consumer.assignment() {
             items.retain(|i| {
                 assignment

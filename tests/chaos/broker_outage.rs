@@ -52,11 +52,19 @@ async fn broker_outages_mid_stream_lose_nothing() {
         "the worker rode the outage out without exiting"
     );
     // How long after the restore the backlog of the outage was answered, and
-    // how long a command sent right after the restore waited. Target: the
-    // outage + 2 s (the long form); the short form, on a CI machine running
-    // other suites beside it, allows 5 s (librdkafka's default backoff made
-    // it 8-10 s).
-    let slack_ms = size(5_000, 2_000);
+    // how long a command sent right after the restore waited. The worker's
+    // part: the outage + 2 s (librdkafka's default backoff made it 8-10 s).
+    // An outage longer than the session (6 s) empties the group, and the
+    // broker holds the first join of an empty group for its
+    // group.initial.rebalance.delay.ms (Kafka's and nisshi's default 3 s;
+    // GROUP_INITIAL_REBALANCE_DELAY=0s for nisshi shows the worker's part
+    // alone). The short form, on a CI machine running other suites beside
+    // it, has 2 s more.
+    let broker_delay_ms = match std::env::var("GROUP_INITIAL_REBALANCE_DELAY").as_deref() {
+        Ok("0" | "0s" | "0ms") => 0,
+        _ => 3_000,
+    };
+    let slack_ms = size(4_000, 2_000) + broker_delay_ms;
     let mut caught_up = Vec::new();
     for (secs, cut, up) in &windows {
         let during = answered.worst_sent_between(*cut, *up);
