@@ -205,7 +205,7 @@ def budget(rendered):
         print("ok   behind a transaction pooler: the budget is the pooler's default_pool_size")
         return
     pool = int(data.get("DATABASE_POOL_SIZE", 8))
-    shared = int(data.get("DATABASE_SHARED_READ_CLIENTS", 4))
+    shared = int(data.get("DATABASE_SHARED_READ_CLIENTS", 2))
     api_max = by("HorizontalPodAutoscaler", "user-api")["spec"]["maxReplicas"]
     api = api_max + _surge(by("Deployment", "user-api"), api_max)
     worker_max = by("ScaledObject", "user-worker")["spec"]["maxReplicaCount"]

@@ -33,9 +33,10 @@ impl Default for RawDatabase {
             database_pool_size: 8,
             database_timeout_ms: 1500,
             database_connect_timeout_ms: 1000,
-            // bench/read_path.sh on 2 cores: 4 pipelining clients gave the
-            // steadiest tail (1: 0.78 of the ceiling, 2: 0.64-0.81, 4: 0.72-0.78).
-            database_shared_read_clients: 4,
+            // With reads batched (db/read_batch.rs) fewer clients carry bigger
+            // batches, and the database does less per row: 2 beat 4 in every
+            // interleaved pair of bench/read_path.sh runs on 2 cores.
+            database_shared_read_clients: 2,
             database_pooler: "none".into(),
             migration_database_url: None,
         }
