@@ -18,6 +18,7 @@ pub(super) struct RawKafka {
     kafka_dlq_topic: String,
     kafka_batch_size: usize,
     kafka_batch_wait_ms: u64,
+    kafka_group_instance_id: Option<String>,
     kafka_properties: Option<SecretString>,
 }
 
@@ -36,6 +37,7 @@ impl Default for RawKafka {
             // 1.38-1.50x) and kept 10 000/s; 0-2 ms made batches too small to
             // keep up at 10 000/s. A backlog fills batches at once either way.
             kafka_batch_wait_ms: 5,
+            kafka_group_instance_id: None,
             kafka_properties: None,
         }
     }
@@ -61,6 +63,10 @@ pub struct KafkaSettings {
     pub batch_size: usize,
     /// How long a batch waits for more messages once it has one.
     pub batch_wait: Duration,
+    /// This worker's static group membership (`KAFKA_GROUP_INSTANCE_ID`, the
+    /// pod's name in Kubernetes): a restarted container takes its partitions
+    /// back at once instead of after the dead member's session.
+    pub group_instance_id: Option<String>,
     /// Extra librdkafka properties (`KAFKA_PROPERTIES`), e.g. TLS and SASL.
     /// Values may be secrets: `Debug` prints the keys only.
     pub properties: Vec<(String, KafkaClient, SecretString)>,
@@ -101,6 +107,22 @@ impl KafkaSettings {
                 &raw.kafka_batch_size.to_string(),
             ));
         }
+        let group_instance_id = raw
+            .kafka_group_instance_id
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty());
+        if let Some(id) = &group_instance_id
+            && (id.len() > 249
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')))
+        {
+            return Err(invalid(
+                "KAFKA_GROUP_INSTANCE_ID",
+                "at most 249 of [A-Za-z0-9._-] (e.g. the pod's name)",
+                id,
+            ));
+        }
         let properties = match &raw.kafka_properties {
             None => Vec::new(),
             Some(list) => parse_properties(list.expose_secret())?,
@@ -113,6 +135,7 @@ impl KafkaSettings {
             dlq_topic: raw.kafka_dlq_topic,
             batch_size: raw.kafka_batch_size,
             batch_wait: Duration::from_millis(raw.kafka_batch_wait_ms),
+            group_instance_id,
             properties,
         })
     }

@@ -145,6 +145,14 @@ fn worker_defaults_and_kafka_properties() {
     assert!(err.to_string().contains("KAFKA_PROPERTIES"));
     let err = WorkerConfig::from_vars(vars(&[("KAFKA_BATCH_SIZE", "0")])).unwrap_err();
     assert!(err.to_string().contains("KAFKA_BATCH_SIZE"));
+    let c = WorkerConfig::from_vars(vars(&[("KAFKA_GROUP_INSTANCE_ID", "user-worker-5f6c-x2b")]))
+        .unwrap();
+    assert_eq!(
+        c.kafka.group_instance_id.as_deref(),
+        Some("user-worker-5f6c-x2b")
+    );
+    let err = WorkerConfig::from_vars(vars(&[("KAFKA_GROUP_INSTANCE_ID", "a b")])).unwrap_err();
+    assert!(err.to_string().contains("KAFKA_GROUP_INSTANCE_ID"), "{err}");
 }
 
 #[test]

@@ -75,6 +75,9 @@ fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
     for (key, value) in GROUP_MEMBERSHIP {
         config.set(key, value);
     }
+    if let Some(id) = &settings.group_instance_id {
+        config.set("group.instance.id", id);
+    }
     // User properties last, so they can override any of the above.
     for (k, v) in base_config(settings, KafkaClient::Consumer).config_map() {
         config.set(k, v);
@@ -254,6 +257,16 @@ mod tests {
             consumer_config(&tuned).get("session.timeout.ms"),
             Some("10000"),
             "KAFKA_PROPERTIES overrides"
+        );
+        assert_eq!(
+            consumer.get("group.instance.id"),
+            None,
+            "dynamic by default"
+        );
+        tuned.group_instance_id = Some("user-worker-7d9f-abcde".into());
+        assert_eq!(
+            consumer_config(&tuned).get("group.instance.id"),
+            Some("user-worker-7d9f-abcde")
         );
     }
 }

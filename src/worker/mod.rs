@@ -40,6 +40,11 @@ pub enum WorkerError {
     MissingTopics(String),
     #[error("cannot serve probes and metrics on {0}")]
     Http(std::net::SocketAddr, #[source] std::io::Error),
+    /// The consumer can never work again (e.g. another live worker has the
+    /// same `KAFKA_GROUP_INSTANCE_ID` and fenced this one): exit, and let the
+    /// orchestrator restart the process.
+    #[error("kafka consumer failed for good: {0}")]
+    Fatal(String),
 }
 
 /// Builds the worker from its configuration and runs it until `shutdown`.

@@ -100,6 +100,9 @@ impl Worker {
             if !batch.is_empty() {
                 self.handle(batch, &shutdown).await;
             }
+            if let Some((code, reason)) = self.consumer.client().fatal_error() {
+                return Err(WorkerError::Fatal(format!("{code:?}: {reason}")));
+            }
         }
         tracing::info!("stopping: committing offsets and leaving the group");
         // Committing and closing block on the network; off the async threads, and

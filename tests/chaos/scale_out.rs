@@ -16,9 +16,19 @@ async fn scaling_out_and_in_under_load_loses_nothing() {
         return;
     };
     let topics = Arc::new(topics);
+    // As the Deployment runs them: static members named after their pods.
+    let pod = |n: &str| {
+        let id = format!("user-worker-{n}");
+        WorkerProcess::spawn_with(
+            &db.url(),
+            &topics,
+            n,
+            &[("KAFKA_GROUP_INSTANCE_ID", id.as_str())],
+        )
+    };
     let mut workers: Vec<(String, WorkerProcess)> = ["a", "b", "c"]
         .iter()
-        .map(|n| (n.to_string(), WorkerProcess::spawn(&db.url(), &topics, n)))
+        .map(|n| (n.to_string(), pod(n)))
         .collect();
     for (_, w) in &workers {
         assert!(
@@ -32,7 +42,7 @@ async fn scaling_out_and_in_under_load_loses_nothing() {
     tokio::time::sleep(phase).await;
 
     let added_at = now_ms();
-    workers.push(("d".into(), WorkerProcess::spawn(&db.url(), &topics, "d")));
+    workers.push(("d".into(), pod("d")));
     assert!(
         workers[3]
             .1

@@ -18,10 +18,18 @@ async fn kill_9_one_of_two_workers_three_times() {
         return;
     };
     let topics = Arc::new(topics);
-    let mut workers = [
-        WorkerProcess::spawn(&db.url(), &topics, "a"),
-        WorkerProcess::spawn(&db.url(), &topics, "b"),
-    ];
+    // Each worker a pod of its own: Kubernetes restarts a killed container in
+    // the same pod, with the same name, its KAFKA_GROUP_INSTANCE_ID.
+    let slot = |i: usize, name: &str| {
+        let id = format!("worker-{i}");
+        WorkerProcess::spawn_with(
+            &db.url(),
+            &topics,
+            name,
+            &[("KAFKA_GROUP_INSTANCE_ID", id.as_str())],
+        )
+    };
+    let mut workers = [slot(0, "a"), slot(1, "b")];
     for w in &workers {
         assert!(
             w.wait_for_log("partitions assigned", Duration::from_secs(30))
@@ -41,8 +49,7 @@ async fn kill_9_one_of_two_workers_three_times() {
         workers[victim].signal("-KILL");
         let _ = workers[victim].child.wait().await;
         kills.push((victim, commands.sent_so_far()));
-        workers[victim] =
-            WorkerProcess::spawn(&db.url(), &topics, &format!("{victim}-restart{round}"));
+        workers[victim] = slot(victim, &format!("{victim}-restart{round}"));
     }
     let sent = commands.finish().await;
     assert!(

@@ -423,3 +423,37 @@ async fn probes_shed_slow_clients_and_text_logs_escape_hostile_fields() {
     assert!(!logs.contains('\u{1b}'), "no terminal escapes");
     assert!(logs.lines().all(|l| l.len() < 4_000), "no huge line");
 }
+
+/// Two live workers with one `KAFKA_GROUP_INSTANCE_ID` (a misconfiguration:
+/// Kubernetes gives each pod its own name): the group keeps the newer and
+/// fences the older, which exits with an error instead of idling for ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fenced_static_member_exits() {
+    let db = db_with_paid_user().await;
+    let Some(topics) = Topics::create(2).await else {
+        return;
+    };
+    let same = [("KAFKA_GROUP_INSTANCE_ID", "worker-twin")];
+    let mut first = WorkerProcess::spawn_with(&db.url(), &topics, "twin1", &same);
+    assert!(
+        first
+            .wait_for_log("partitions assigned", Duration::from_secs(30))
+            .await
+    );
+    let second = WorkerProcess::spawn_with(&db.url(), &topics, "twin2", &same);
+    assert!(
+        second
+            .wait_for_log("partitions assigned", Duration::from_secs(30))
+            .await
+    );
+    let code = wait_exit(&mut first, Duration::from_secs(30)).await;
+    assert_ne!(code, Some(0), "the fenced worker exits with an error");
+    assert!(first.logs().contains("failed for good"), "{}", first.logs());
+    let ids = send_many(&topics, "twin", 20).await;
+    let replies = topics.replies_for(&ids, Duration::from_secs(30)).await;
+    assert_eq!(
+        counts(&replies).len(),
+        ids.len(),
+        "the remaining worker answers every command"
+    );
+}
