@@ -1,5 +1,5 @@
 //! Requests as the existing frontend and orchestrators send them
-//! (shared/reference/wire-compat.md), and their conversion into domain values:
+//! (docs/wire-compatibility.md), and their conversion into domain values:
 //! each body is parsed once, here, before a use case sees it.
 
 use serde::{Deserialize, Deserializer};

@@ -1,4 +1,4 @@
-//! Answers as the existing clients read them (shared/reference/wire-compat.md):
+//! Answers as the existing clients read them (docs/wire-compatibility.md):
 //! the user object (camelCase, always nested under `user`), the public view of
 //! another user, cards and payment info (snake_case inside). Rendering them to
 //! a response is `render`'s job.

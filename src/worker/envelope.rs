@@ -1,6 +1,6 @@
 //! The command envelope the saga orchestrators send on `user_commands`.
 //!
-//! Two forms are accepted (wire-compat.md): the running system's
+//! Two forms are accepted (docs/wire-compatibility.md): the running system's
 //! `{"type", "correlation_id", "timestamp", "payload": {"user_id"}}` and the seed
 //! README's flat form with `user_id` (and possibly `correlation_id`) at the top.
 

@@ -1,5 +1,5 @@
 //! Every route of the seed, at the root and under `/api`, answering in the wire
-//! format of shared/reference/wire-compat.md.
+//! format of docs/wire-compatibility.md.
 
 use crate::common::{TestApp, assert_error};
 use serde_json::json;
@@ -81,7 +81,7 @@ async fn sync_creates_then_updates_without_touching_payment_data() {
     }
 }
 
-/// Every key of the user object (wire-compat.md), nested under `user`.
+/// Every key of the user object (docs/wire-compatibility.md), nested under `user`.
 const USER_KEYS: [&str; 12] = [
     "clerkUserId",
     "username",
