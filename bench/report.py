@@ -192,7 +192,7 @@ Run 1:
 {write_tables}
 
 Concurrent writes share one `UPDATE … FROM unnest(…)` and one commit
-(`src/db/batch.rs`, README "Hot writes share a commit"), so the service does
+(`src/db/batch.rs`, docs/architecture.md, "Hot writes share a commit"), so the service does
 more writes per second than pgbench's one commit per write. Its tail is bounded
 below by the batching itself: by Little's law 64 closed-loop clients at the
 measured rate wait 64 / rate on average, and a write that arrives while a batch

@@ -268,7 +268,7 @@ def policy_errors(docs, prod):
     if "cooldownPeriod" in so["spec"] and so["spec"].get("minReplicaCount", 0) >= 1:
         errors.append("ScaledObject sets cooldownPeriod, which only acts on scale-to-zero")
     if int(meta.get("lagThreshold", "0")) < 10000:
-        errors.append("lagThreshold below 10000 scales on commit timing, not backlog (README arithmetic)")
+        errors.append("lagThreshold below 10000 scales on commit timing, not backlog (docs/operations.md arithmetic)")
     behavior = so["spec"].get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior", {})
     if "scaleDown" not in behavior:
         errors.append("ScaledObject has no HPA scale-down behaviour (every step is a rebalance)")

@@ -3,7 +3,7 @@
 //! The frontend sends the Clerk session token it already holds (a RS256 JWT, as
 //! `Authorization: Bearer …` or the `__session` cookie); backend callers send a
 //! service token. [`Authenticator`] turns either into a [`Caller`];
-//! [`Caller::may`] applies the access table of the README. Failures say no more
+//! [`Caller::may`] applies the access table of docs/security.md. Failures say no more
 //! than "invalid token" to the client; the reason is logged at debug level.
 
 mod jwks;

@@ -2,7 +2,7 @@
 //! `user-api migrate` only applies migrations (for a Kubernetes Job) and exits;
 //! it reads only the database and logging settings.
 //! `user-api import-legacy --from <legacy URL> [--dry-run] [--report <file>]`
-//! brings the Flask service's users across (see the README's cut-over runbook);
+//! brings the Flask service's users across (see the cut-over runbook, docs/cut-over.md);
 //! it exits 0 when nothing was rejected, 3 when the report lists findings.
 
 use std::process::ExitCode;

@@ -51,7 +51,7 @@ pub enum DbError {
     #[error(
         "this database holds the Flask user service's tables (alembic_version): give user-api a \
          database of its own and bring the users across with \
-         `user-api import-legacy --from <this database's URL>` (README: Cut-over)"
+         `user-api import-legacy --from <this database's URL>` (docs/cut-over.md)"
     )]
     LegacySchema,
     /// Anything else: a bug or a schema mismatch. Logged, never shown to clients.

@@ -35,8 +35,8 @@ pub fn json() -> impl Filter<Extract = (Bytes,), Error = Rejection> + Clone {
 /// webhook request, and a body trickled in a byte at a time would otherwise
 /// hold its connection slot until the whole-request deadline (30 s): enough of
 /// them and `/health` is refused. Clerk's and Stripe's senders deliver their
-/// few kilobytes at once; an ingress that buffers request bodies (README,
-/// operations) takes the slow clients off the service entirely.
+/// few kilobytes at once; an ingress that buffers request bodies
+/// (docs/security.md) takes the slow clients off the service entirely.
 pub const UNAUTHENTICATED_BODY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The raw body, whatever its content type (signed webhooks: the signature is

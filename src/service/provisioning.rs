@@ -88,7 +88,7 @@ impl UserService {
     /// What an earlier, indeterminate attempt may have created. Customers are
     /// searched by email and metadata; Connect accounts cannot be searched by
     /// metadata, so a duplicate account is possible if that attempt did succeed
-    /// (the README's documented residual risk).
+    /// (the documented residual risk, docs/payments.md).
     async fn find_created(
         &self,
         id: &ClerkUserId,

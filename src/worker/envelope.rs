@@ -2,7 +2,7 @@
 //!
 //! Two forms are accepted (docs/wire-compatibility.md): the running system's
 //! `{"type", "correlation_id", "timestamp", "payload": {"user_id"}}` and the seed
-//! README's flat form with `user_id` (and possibly `correlation_id`) at the top.
+//! seed README's flat form with `user_id` (and possibly `correlation_id`) at the top.
 
 use serde_json::{Map, Value};
 
