@@ -2,12 +2,17 @@
 //! `get_payment_info` commands at a fixed rate and times each reply (matched by
 //! its correlation id), either through `user-worker` or, for the ceiling,
 //! through a trivial echo consumer (consume, produce the same bytes back) on
-//! the same broker: the broker's own two hops. Run by `bench/saga_latency.sh`.
+//! the same broker: the broker's own two hops. The echo's consumer and
+//! producer are built by the worker's own configuration functions
+//! (`userlib::worker::{consumer_config, producer_config}`), so both sides of
+//! the ratio run the same client settings. Run by `bench/saga_latency.sh`.
 //!
 //! Arguments: MODE (worker BINARY DATABASE_URL | echo) RATE SECONDS USERS
 //! Prints one JSON line: mode, rate, sent, answered, p50/p90/p99/max in ms,
 //! and p50/p99 per 10 s of sending (`windows`). `FETCH_WAIT_MS` (default 5)
-//! sets every consumer's fetch wait.
+//! sets every consumer's fetch wait; `LINGER_MS` (unset: each client's own,
+//! the worker's 2 ms for the worker and the echo, 5 ms for the probe) sets
+//! every producer's linger — `LINGER_MS=0` is the zero-linger variant.
 
 #[path = "common/mod.rs"]
 mod common;
@@ -29,9 +34,48 @@ fn fetch_wait_ms() -> String {
     std::env::var("FETCH_WAIT_MS").unwrap_or_else(|_| "5".into())
 }
 const WARM_UP: Duration = Duration::from_secs(2);
-/// Producers send what a millisecond gathered in one request, as the worker's
-/// own producer does (linger.ms 2 there).
-const LINGER_MS: &str = "5";
+/// The probe's producer linger unless `LINGER_MS` says otherwise.
+const PROBE_LINGER_MS: &str = "5";
+
+/// `LINGER_MS`, when set: every producer's linger (probe, echo, worker).
+fn linger_override() -> Option<String> {
+    std::env::var("LINGER_MS").ok().filter(|v| !v.is_empty())
+}
+
+/// The worker's settings for these topics, with the benchmark's fetch wait
+/// (and linger override): what the worker runs with here, and the echo too.
+fn worker_settings(
+    bootstrap: &str,
+    commands: &str,
+    events: &str,
+    dlq: &str,
+    group: &str,
+) -> userlib::config::KafkaSettings {
+    use userlib::config::{KafkaClient, SecretString};
+    let mut s = userlib::config::KafkaSettings::new(bootstrap, commands, events, dlq, group);
+    s.properties.push((
+        "fetch.wait.max.ms".into(),
+        KafkaClient::Consumer,
+        SecretString::from(fetch_wait_ms()),
+    ));
+    if let Some(linger) = linger_override() {
+        s.properties.push((
+            "linger.ms".into(),
+            KafkaClient::Producer,
+            SecretString::from(linger),
+        ));
+    }
+    s
+}
+
+/// The same settings as `KAFKA_PROPERTIES` for the worker binary.
+fn worker_properties() -> String {
+    let mut p = format!("consumer.fetch.wait.max.ms={}", fetch_wait_ms());
+    if let Some(linger) = linger_override() {
+        p.push_str(&format!(";producer.linger.ms={linger}"));
+    }
+    p
+}
 
 fn client(bootstrap: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
@@ -74,10 +118,7 @@ async fn main() -> anyhow::Result<()> {
                 .env("KAFKA_USER_EVENTS_TOPIC", &events)
                 .env("KAFKA_DLQ_TOPIC", &dlq)
                 .env("KAFKA_USER_SERVICE_GROUP_ID", format!("lgrp_{id}"))
-                .env(
-                    "KAFKA_PROPERTIES",
-                    format!("consumer.fetch.wait.max.ms={}", fetch_wait_ms()),
-                )
+                .env("KAFKA_PROPERTIES", worker_properties())
                 .env("DATABASE_URL", &args[3])
                 .env("RUST_LOG", "warn")
                 .env("WORKER_HTTP_ADDR", "127.0.0.1:0")
@@ -85,8 +126,10 @@ async fn main() -> anyhow::Result<()> {
                 .spawn()?,
         );
     } else {
-        let echo_in = consumer(&bootstrap, &format!("echo_{id}"), &commands)?;
-        let echo_out: FutureProducer = client(&bootstrap).set("linger.ms", LINGER_MS).create()?;
+        let settings = worker_settings(&bootstrap, &commands, &events, &dlq, &format!("echo_{id}"));
+        let echo_in: StreamConsumer = userlib::worker::consumer_config(&settings).create()?;
+        echo_in.subscribe(&[&commands])?;
+        let echo_out: FutureProducer = userlib::worker::producer_config(&settings).create()?;
         let events = events.clone();
         tokio::spawn(async move {
             loop {
@@ -128,7 +171,8 @@ async fn main() -> anyhow::Result<()> {
             }
         });
     }
-    let producer: FutureProducer = client(&bootstrap).set("linger.ms", LINGER_MS).create()?;
+    let probe_linger = linger_override().unwrap_or_else(|| PROBE_LINGER_MS.into());
+    let producer: FutureProducer = client(&bootstrap).set("linger.ms", probe_linger).create()?;
     // Wait until the service answers before the clock starts.
     let ready_deadline = Instant::now() + Duration::from_secs(60);
     loop {

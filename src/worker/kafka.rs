@@ -61,7 +61,10 @@ pub fn consumer(settings: &KafkaSettings) -> KafkaResult<WorkerConsumer> {
     consumer_config(settings).create_with_context(WorkerContext)
 }
 
-fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
+/// The command consumer's librdkafka configuration (also what the saga
+/// benchmark's echo baseline consumes with, so both sides of its ratio run
+/// the same client settings).
+pub fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("group.id", &settings.group_id)
@@ -87,6 +90,11 @@ fn consumer_config(settings: &KafkaSettings) -> ClientConfig {
 
 /// The reply and dead-letter producer: idempotent, acknowledged by all replicas.
 pub fn producer(settings: &KafkaSettings) -> KafkaResult<FutureProducer> {
+    producer_config(settings).create()
+}
+
+/// The reply producer's librdkafka configuration (also the echo baseline's).
+pub fn producer_config(settings: &KafkaSettings) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("enable.idempotence", "true")
@@ -96,7 +104,7 @@ pub fn producer(settings: &KafkaSettings) -> KafkaResult<FutureProducer> {
     for (k, v) in base_config(settings, KafkaClient::Producer).config_map() {
         config.set(k, v);
     }
-    config.create()
+    config
 }
 
 /// Logs assignments and revocations, and commits stored offsets before

@@ -28,6 +28,7 @@ use crate::db::{self, Repository};
 use crate::payments::NotConfigured;
 use crate::service::UserService;
 
+pub use kafka::{consumer_config, producer_config};
 pub use processor::Worker;
 
 #[derive(Debug, thiserror::Error)]
