@@ -40,7 +40,7 @@ pub struct Api {
     webhooks: WebhookSecrets,
     cors_origins: Vec<String>,
     shutdown_timeout: Duration,
-    limits: crate::http::server::Limits,
+    limits: crate::config::HttpLimits,
     /// The internal listener for `/metrics` and probes (`METRICS_ADDR`).
     internal: Option<TcpListener>,
 }
@@ -88,9 +88,9 @@ impl Api {
                 clerk: config.auth.clerk_webhook_secret.clone(),
                 stripe: config.auth.stripe_webhook_secret.clone(),
             },
-            cors_origins: config.auth.cors_allowed_origins.clone(),
+            cors_origins: config.http.cors_allowed_origins.clone(),
             shutdown_timeout: config.shutdown_timeout,
-            limits: config.http_limits,
+            limits: config.http.limits,
             internal,
         })
     }

@@ -1,5 +1,5 @@
-//! `AUTH_MODE`, `CLERK_*`, `SERVICE_TOKENS`, the webhook secrets and
-//! `CORS_ALLOWED_ORIGINS`: who may call `user-api` (read by `auth`, `http`).
+//! `AUTH_MODE`, `CLERK_*`, `SERVICE_TOKENS` and the webhook secrets: who may
+//! call `user-api` (read by `auth`, `http`).
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use serde::Deserialize;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
+use super::http::origin;
 use super::{ConfigError, invalid, list, refuse_placeholder};
 
 #[derive(Deserialize)]
@@ -25,7 +26,6 @@ pub(super) struct RawAuth {
     service_tokens: Option<SecretString>,
     clerk_webhook_secret: Option<SecretString>,
     stripe_webhook_secret: Option<SecretString>,
-    cors_allowed_origins: Option<String>,
     auth_token_cache_size: Option<usize>,
 }
 
@@ -70,8 +70,6 @@ pub struct AuthSettings {
     pub service_tokens: Vec<SecretString>,
     pub clerk_webhook_secret: Option<SecretString>,
     pub stripe_webhook_secret: Option<SecretString>,
-    /// Browser origins allowed by CORS (the frontend's).
-    pub cors_allowed_origins: Vec<String>,
 }
 
 impl AuthSettings {
@@ -187,43 +185,12 @@ impl AuthSettings {
                 ));
             }
         }
-        let cors_allowed_origins = list(raw.cors_allowed_origins.as_deref());
-        for o in &cors_allowed_origins {
-            origin("CORS_ALLOWED_ORIGINS", o)?;
-        }
         Ok(Self {
             clerk,
             service_tokens,
             clerk_webhook_secret,
             stripe_webhook_secret,
-            cors_allowed_origins,
         })
-    }
-}
-
-/// A browser origin as browsers send it: `scheme://host[:port]`, nothing
-/// else. `*` (any site could read a user's data with their cookie), `null`
-/// (sandboxed frames and `file:` pages) and bare hosts are refused here, with
-/// the variable named, instead of failing inside the HTTP layer.
-fn origin(var: &str, value: &str) -> Result<(), ConfigError> {
-    let valid = value.split_once("://").is_some_and(|(scheme, rest)| {
-        matches!(scheme, "http" | "https")
-            && !rest.is_empty()
-            && !rest.ends_with(':')
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
-            && rest.matches(':').count() <= 1 + 7 * usize::from(rest.starts_with('['))
-    });
-    if valid {
-        Ok(())
-    } else {
-        Err(invalid(
-            var,
-            "a comma-separated list of origins such as https://app.example.com \
-             (scheme://host[:port], no path, no '*', no 'null')",
-            value,
-        ))
     }
 }
 

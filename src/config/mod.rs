@@ -7,6 +7,7 @@
 
 mod auth;
 mod database;
+mod http;
 mod kafka;
 mod payments;
 mod telemetry;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 
 pub use auth::{AuthSettings, ClerkKeys, ClerkSettings};
 pub use database::{DEFAULT_DATABASE_URL, DatabaseSettings, PgTls, Pooler, TlsMode};
+pub use http::{HttpLimits, HttpSettings};
 pub use kafka::{KafkaClient, KafkaSettings};
 pub use payments::PaymentsSettings;
 pub use secrecy::{ExposeSecret, SecretString};
@@ -103,9 +105,6 @@ struct RawApi {
     listen_addr: String,
     shutdown_timeout_secs: u64,
     migrate_on_start: bool,
-    http_header_read_timeout_ms: u64,
-    http_request_timeout_ms: u64,
-    http_max_connections: usize,
     metrics_addr: Option<String>,
     auth_none_allow_network: bool,
 }
@@ -116,13 +115,6 @@ impl Default for RawApi {
             listen_addr: "0.0.0.0:3000".into(),
             shutdown_timeout_secs: 20,
             migrate_on_start: true,
-            // Generous for a real client on a slow network, short enough that
-            // slow-header and idle connections cannot pile up.
-            http_header_read_timeout_ms: 10_000,
-            http_request_timeout_ms: 30_000,
-            // Well below a container's usual descriptor limit, with room for the
-            // pool, the shared clients and the logs.
-            http_max_connections: 1000,
             metrics_addr: None,
             auth_none_allow_network: false,
         }
@@ -137,8 +129,8 @@ pub struct ApiConfig {
     pub shutdown_timeout: Duration,
     /// Apply migrations before serving (off when a migration Job does it).
     pub migrate_on_start: bool,
-    /// Slow and idle clients, and the connection cap.
-    pub http_limits: crate::http::server::Limits,
+    /// Slow and idle clients, the connection cap, CORS.
+    pub http: HttpSettings,
     /// Where `/metrics` and the probes are served apart from the API
     /// (`METRICS_ADDR`); `None` serves `/metrics` on the API port.
     pub metrics_addr: Option<SocketAddr>,
@@ -156,7 +148,7 @@ impl FromEnv for ApiConfig {
             listen_addr,
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
             migrate_on_start: raw.migrate_on_start,
-            http_limits: http_limits(&raw)?,
+            http: HttpSettings::check(read(vars)?)?,
             metrics_addr: raw
                 .metrics_addr
                 .as_deref()
@@ -185,26 +177,6 @@ impl FromEnv for ApiConfig {
         }
         Ok(config)
     }
-}
-
-fn http_limits(raw: &RawApi) -> Result<crate::http::server::Limits, ConfigError> {
-    for (var, value) in [
-        (
-            "HTTP_HEADER_READ_TIMEOUT_MS",
-            raw.http_header_read_timeout_ms,
-        ),
-        ("HTTP_REQUEST_TIMEOUT_MS", raw.http_request_timeout_ms),
-        ("HTTP_MAX_CONNECTIONS", raw.http_max_connections as u64),
-    ] {
-        if value == 0 {
-            return Err(invalid(var, "at least 1", "0"));
-        }
-    }
-    Ok(crate::http::server::Limits {
-        header_read_timeout: Duration::from_millis(raw.http_header_read_timeout_ms),
-        request_timeout: Duration::from_millis(raw.http_request_timeout_ms),
-        max_connections: raw.http_max_connections,
-    })
 }
 
 // ---------------------------------------------------------------- user-api migrate, import-legacy

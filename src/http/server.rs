@@ -31,13 +31,7 @@ use warp::reply::Response;
 use super::error::ApiError;
 use super::render;
 
-/// The connection limits (`HTTP_*` settings).
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub header_read_timeout: Duration,
-    pub request_timeout: Duration,
-    pub max_connections: usize,
-}
+pub use crate::config::HttpLimits as Limits;
 
 /// Serves `app` on `listener` until `shutdown` completes, then drains for at
 /// most `drain`. `false` when the drain was cut short.

@@ -22,7 +22,7 @@ const STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// The probe listener's limits: the kubelet and Prometheus send one small
 /// request at a time, so anything slower or more numerous is not them.
-const PROBE_LIMITS: crate::http::server::Limits = crate::http::server::Limits {
+const PROBE_LIMITS: crate::config::HttpLimits = crate::config::HttpLimits {
     header_read_timeout: Duration::from_secs(5),
     request_timeout: Duration::from_secs(10),
     max_connections: 64,
