@@ -11,7 +11,6 @@ mod http;
 mod kafka;
 mod payments;
 mod telemetry;
-mod tls;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The HTTP layer's one error type and the one place that maps errors to statuses
 //! and client messages. Handlers return `Result<impl Reply, ApiError>` and
-//! `render::reply` renders the error; warp's routing and body rejections come
+//! [`reply`] renders the error; warp's routing and body rejections come
 //! through [`recover`], which uses the same mapping, so every failure leaves as
 //! `{"success": false, "message": …}`.
 //!
@@ -13,7 +13,7 @@ use std::convert::Infallible;
 use serde::Serialize;
 use warp::http::StatusCode;
 use warp::reject::{self, Rejection};
-use warp::reply::Response;
+use warp::reply::{Reply, Response};
 
 use super::render;
 use crate::auth::AuthError;
@@ -146,6 +146,23 @@ fn service_status(e: &ServiceError) -> (StatusCode, Cow<'_, str>) {
             "Database schema is older than this release".into(),
         ),
         E::Internal(_) => (S::INTERNAL_SERVER_ERROR, "Internal server error".into()),
+    }
+}
+
+/// A handler's outcome as a response; errors as `{"success": false, "message"}`.
+pub fn reply<R: Reply>(result: Result<R, ApiError>) -> Response {
+    match result {
+        Ok(answer) => answer.into_response(),
+        Err(e) => e.render(ErrorKeys::Message),
+    }
+}
+
+/// Like [`reply`], for `POST …/payment-methods`, whose clients read the error
+/// text as `description` (sent together with `message`).
+pub fn reply_with_description<R: Reply>(result: Result<R, ApiError>) -> Response {
+    match result {
+        Ok(answer) => answer.into_response(),
+        Err(e) => e.render(ErrorKeys::MessageAndDescription),
     }
 }
 

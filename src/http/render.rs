@@ -1,7 +1,7 @@
 //! Turning answers into HTTP responses: JSON bodies, fixed bodies with a
-//! content type, the streamed id list, and the one place a handler's
-//! `Result<impl Reply, ApiError>` becomes a response. Errors (`error.rs`) and
-//! answers (`responses.rs`) both render through here.
+//! content type, the streamed id list. Errors (`error.rs`, which also turns a
+//! handler's `Result<impl Reply, ApiError>` into a response) and answers
+//! (`responses.rs`) both render through here; this module knows neither.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
@@ -10,7 +10,6 @@ use tracing::Instrument;
 use warp::http::{HeaderValue, StatusCode, header};
 use warp::reply::{Reply, Response};
 
-use super::error::{ApiError, ErrorKeys};
 use crate::service::ServiceError;
 
 /// A JSON response. Serialising our own wire types cannot fail; if it ever did,
@@ -46,23 +45,6 @@ pub fn with_type(body: impl Into<Bytes>, content_type: &'static str) -> Response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
-}
-
-/// A handler's outcome as a response; errors as `{"success": false, "message"}`.
-pub fn reply<R: Reply>(result: Result<R, ApiError>) -> Response {
-    match result {
-        Ok(answer) => answer.into_response(),
-        Err(e) => e.render(ErrorKeys::Message),
-    }
-}
-
-/// Like [`reply`], for `POST …/payment-methods`, whose clients read the error
-/// text as `description` (sent together with `message`).
-pub fn reply_with_description<R: Reply>(result: Result<R, ApiError>) -> Response {
-    match result {
-        Ok(answer) => answer.into_response(),
-        Err(e) => e.render(ErrorKeys::MessageAndDescription),
-    }
 }
 
 /// Bytes per body chunk when streaming ids.

@@ -14,9 +14,9 @@ use warp::reply::Response;
 
 use std::sync::Arc;
 
+use super::error::{reply, reply_with_description};
 use super::handlers::webhook_events::{self, WebhookSecrets};
 use super::handlers::{Service, cards, connect_account, listing, ops, ratings, users};
-use super::render::{reply, reply_with_description};
 use super::requests::{ListRequest, UserQuery};
 use super::route_table::{ROUTES, template_matches};
 use super::{body, caller, error};

@@ -29,7 +29,6 @@ use warp::filters::BoxedFilter;
 use warp::reply::Response;
 
 use super::error::ApiError;
-use super::render;
 
 pub use crate::config::HttpLimits as Limits;
 
@@ -174,7 +173,11 @@ where
         Box::pin(async move {
             Ok(tokio::time::timeout(timeout, answer)
                 .await
-                .unwrap_or_else(|_| Ok(render::reply::<Response>(Err(ApiError::RequestTimeout))))
+                .unwrap_or_else(|_| {
+                    Ok(super::error::reply::<Response>(Err(
+                        ApiError::RequestTimeout,
+                    )))
+                })
                 .unwrap_or_else(|never| match never {}))
         })
     }

@@ -47,7 +47,7 @@ pub async fn put_payment(
 }
 
 /// Errors of this route also carry `description`, the key its clients read
-/// (the route renders with `render::reply_with_description`).
+/// (the route renders with `error::reply_with_description`).
 pub async fn add_payment_method(
     raw_id: String,
     caller: Caller,

@@ -1,6 +1,6 @@
 //! Handlers: plain async functions, one per route, grouped by resource. Each
 //! parses its inputs into domain values (`requests`), checks access, calls one
-//! use case and returns `Result<impl Reply, ApiError>`; `render::reply` turns
+//! use case and returns `Result<impl Reply, ApiError>`; `error::reply` turns
 //! both outcomes into the response, in one place.
 
 pub mod cards;
