@@ -23,6 +23,12 @@ pub const WORKER_RETRIES: &str = "worker_batch_retries_total";
 pub const WORKER_BATCH_SIZE: &str = "worker_batch_size";
 pub const WORKER_LATENCY: &str = "worker_processing_latency_seconds";
 pub const WORKER_COMMIT_FAILURES: &str = "worker_commit_failures_total";
+/// Seconds the oldest unpublished user-directory event has waited (0: none).
+pub const DIRECTORY_LAG: &str = "user_directory_outbox_lag_seconds";
+pub const DIRECTORY_PUBLISHED: &str = "user_directory_published_total";
+pub const DIRECTORY_FAILURES: &str = "user_directory_relay_failures_total";
+/// From the commit of a change to the broker's acknowledgement of its event.
+pub const DIRECTORY_PUBLISH_LATENCY: &str = "user_directory_publish_latency_seconds";
 
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,

@@ -1,7 +1,8 @@
 //! `user-worker`: read config → consume `user_commands` → produce `user_events`,
 //! until SIGTERM/SIGINT. `user-worker create-topics [PARTITIONS [REPLICATION]]`
 //! creates the topics (defaults: 6 partitions, 3 replicas or as many brokers
-//! as there are, if fewer) and exits.
+//! as there are, if fewer) and exits. `user-worker publish-directory`
+//! publishes every current user on the user directory topic once and exits.
 
 use std::process::ExitCode;
 
@@ -25,8 +26,9 @@ async fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None | Some("run") => run(config).await,
         Some("create-topics") => create_topics(config, &args[1..]).await,
+        Some("publish-directory") => publish_directory(config).await,
         Some(other) => Err(anyhow::anyhow!(
-            "unknown command '{other}' (expected: run, create-topics)"
+            "unknown command '{other}' (expected: run, create-topics, publish-directory)"
         )),
     };
     let code = match result {
@@ -73,5 +75,17 @@ async fn create_topics(config: WorkerConfig, args: &[String]) -> anyhow::Result<
         .await
         .context("creating topics failed")?;
     tracing::info!(?created, "topics ready");
+    Ok(())
+}
+
+async fn publish_directory(config: WorkerConfig) -> anyhow::Result<()> {
+    let users = worker::publish_directory(&config)
+        .await
+        .context("publishing the user directory failed")?;
+    tracing::info!(users, "user directory published");
+    println!(
+        "published {users} users on {}",
+        config.kafka.directory_topic
+    );
     Ok(())
 }

@@ -16,6 +16,8 @@ pub(super) struct RawKafka {
     kafka_user_events_topic: String,
     kafka_user_service_group_id: String,
     kafka_dlq_topic: String,
+    kafka_user_directory_topic: String,
+    kafka_directory_poll_ms: u64,
     kafka_batch_size: usize,
     kafka_batch_wait_ms: u64,
     kafka_group_instance_id: Option<String>,
@@ -31,6 +33,10 @@ impl Default for RawKafka {
             // The Flask service's group: the worker resumes from its offsets.
             kafka_user_service_group_id: "user-service-group".into(),
             kafka_dlq_topic: "user_commands.dlq".into(),
+            kafka_user_directory_topic: "user_directory".into(),
+            // How often an idle relay looks at the outbox: one indexed
+            // query per poll, and the floor of commit-to-topic latency.
+            kafka_directory_poll_ms: 10,
             kafka_batch_size: 500,
             // 0: a batch is what is already queued (the consumer's queue fills
             // while the previous batch is answered); nothing waits for more.
@@ -61,6 +67,10 @@ pub struct KafkaSettings {
     pub events_topic: String,
     pub group_id: String,
     pub dlq_topic: String,
+    /// The compacted topic of public profiles (docs/user-directory.md).
+    pub directory_topic: String,
+    /// How often an idle directory relay looks for new events.
+    pub directory_poll: Duration,
     /// Most messages answered together (one database query per batch).
     pub batch_size: usize,
     /// How long a batch waits for more messages once it has one.
@@ -97,6 +107,10 @@ impl KafkaSettings {
                 &raw.kafka_user_service_group_id,
             ),
             ("KAFKA_DLQ_TOPIC", &raw.kafka_dlq_topic),
+            (
+                "KAFKA_USER_DIRECTORY_TOPIC",
+                &raw.kafka_user_directory_topic,
+            ),
         ] {
             if value.trim().is_empty() {
                 return Err(invalid(var, "non-empty", value));
@@ -107,6 +121,13 @@ impl KafkaSettings {
                 "KAFKA_BATCH_SIZE",
                 "from 1 to 10000",
                 &raw.kafka_batch_size.to_string(),
+            ));
+        }
+        if !(1..=1000).contains(&raw.kafka_directory_poll_ms) {
+            return Err(invalid(
+                "KAFKA_DIRECTORY_POLL_MS",
+                "from 1 to 1000",
+                &raw.kafka_directory_poll_ms.to_string(),
             ));
         }
         let group_instance_id = raw
@@ -135,6 +156,8 @@ impl KafkaSettings {
             events_topic: raw.kafka_user_events_topic,
             group_id: raw.kafka_user_service_group_id,
             dlq_topic: raw.kafka_dlq_topic,
+            directory_topic: raw.kafka_user_directory_topic,
+            directory_poll: Duration::from_millis(raw.kafka_directory_poll_ms),
             batch_size: raw.kafka_batch_size,
             batch_wait: Duration::from_millis(raw.kafka_batch_wait_ms),
             group_instance_id,

@@ -18,7 +18,8 @@ pub use import::Imported;
 pub use migrations::{latest_version, migrate};
 pub use pool::build_pool;
 pub use repository::{
-    CardRemoval, ClaimedKey, Repository, StripeIds, StripeObject, Upserted, UserIdStream,
+    CardRemoval, ClaimedKey, EnqueuedPage, RelayTurn, Repository, StripeIds, StripeObject,
+    Upserted, UserIdStream,
 };
 
 /// Which unique rule a write broke.

@@ -4,12 +4,14 @@
 //! schema (`sql/`), which keeps a bad value from ever reaching PostgreSQL as an error.
 
 mod card;
+mod directory;
 mod ids;
 mod profile;
 mod rating;
 mod user;
 
 pub use card::{CardDetails, StoredCard};
+pub use directory::{DirectoryEntry, PublicProfile};
 pub use ids::{ClerkUserId, ConnectAccountId, CustomerId, PaymentMethodId};
 pub use profile::{Email, PersonName, PhoneNumber, Username};
 pub use rating::{Rating, RatingKind};

@@ -7,7 +7,7 @@ use serde::{Deserialize, Deserializer};
 use super::error::ApiError;
 use super::responses::CardDetail;
 use crate::domain::ClerkUserId;
-use crate::service::MAX_PAGE_SIZE;
+use crate::service::{MAX_LOOKUP_IDS, MAX_PAGE_SIZE};
 
 /// Parses a request body into `T`. Serde's messages may quote input or internals,
 /// so they are replaced by our own, naming only the offending field.
@@ -105,6 +105,44 @@ impl UserQuery {
             Some(v) if v.eq_ignore_ascii_case("false") => CardDetail::Omitted,
             _ => CardDetail::Included,
         }
+    }
+}
+
+/// `GET /users/public?ids=a,b,…`: the users whose public views are asked for.
+#[derive(Debug)]
+pub struct PublicLookup {
+    /// 1 to [`MAX_LOOKUP_IDS`] ids, as sent (repeats included).
+    pub ids: Vec<ClerkUserId>,
+}
+
+impl PublicLookup {
+    /// The answer to a bad query is the handler's own 400 with a message
+    /// that says what to send.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        #[derive(Deserialize)]
+        struct Query {
+            ids: Option<String>,
+        }
+        let query: Query = serde_urlencoded::from_str(raw)
+            .map_err(|_| ApiError::InvalidQuery("Invalid query string".into()))?;
+        let list = query.ids.unwrap_or_default();
+        if list.trim().is_empty() {
+            return Err(ApiError::InvalidQuery(
+                "ids is required: a comma-separated list of user ids".into(),
+            ));
+        }
+        let ids: Vec<&str> = list.split(',').map(str::trim).collect();
+        if ids.len() > MAX_LOOKUP_IDS {
+            return Err(ApiError::InvalidQuery(
+                format!("ids takes at most {MAX_LOOKUP_IDS} user ids").into(),
+            ));
+        }
+        let ids = ids
+            .into_iter()
+            .map(ClerkUserId::parse)
+            .collect::<Result<_, _>>()
+            .map_err(|_| ApiError::InvalidQuery("ids must be user ids".into()))?;
+        Ok(Self { ids })
     }
 }
 

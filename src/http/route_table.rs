@@ -17,6 +17,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/user/list-users"),
     ("POST", "/user/temp"),
     ("POST", "/user/sync-from-frontend"),
+    ("GET", "/users/public"),
     ("GET", "/user/{id}"),
     ("GET", "/user/{id}/payment"),
     ("PUT", "/user/{id}/payment"),

@@ -17,20 +17,22 @@ use std::sync::Arc;
 use super::error::{reply, reply_with_description};
 use super::handlers::webhook_events::{self, WebhookSecrets};
 use super::handlers::{Service, cards, connect_account, listing, ops, ratings, users};
-use super::requests::{ListRequest, UserQuery};
+use super::requests::{ListRequest, PublicLookup, UserQuery};
 use super::route_table::{ROUTES, template_matches};
 use super::{body, caller, error};
 use crate::auth::Authenticator;
 use crate::domain::RatingKind;
 
-/// `list-users`' query, parsed, with a bad one as the handler's own 400: this
-/// filter never rejects, so a bad query cannot fall through to `GET /user/{id}`.
-fn list_request()
--> impl Filter<Extract = (Result<ListRequest, error::ApiError>,), Error = Infallible> + Clone {
+/// A query string parsed by `parse`, a bad one as the handler's own 400:
+/// this filter never rejects, so a bad `list-users` query cannot fall
+/// through to `GET /user/{id}`, and each route's message says what to send.
+fn parsed_query<T: Send + 'static>(
+    parse: fn(&str) -> Result<T, error::ApiError>,
+) -> impl Filter<Extract = (Result<T, error::ApiError>,), Error = Infallible> + Clone {
     warp::query::raw()
         .or(warp::any().map(String::new))
         .unify()
-        .map(|raw: String| ListRequest::parse(&raw))
+        .map(move |raw: String| parse(&raw))
 }
 
 fn with_service(service: Service) -> impl Filter<Extract = (Service,), Error = Infallible> + Clone {
@@ -116,7 +118,7 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
     let list_users = warp::path!("user" / "list-users")
         .and(warp::get())
         .and(caller())
-        .and(list_request())
+        .and(parsed_query(ListRequest::parse))
         .and(service())
         .then(listing::list_users)
         .map(reply);
@@ -133,6 +135,14 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
         .and(json())
         .and(service())
         .then(users::sync_from_frontend)
+        .map(reply);
+
+    let public_users = warp::path!("users" / "public")
+        .and(warp::get())
+        .and(caller())
+        .and(parsed_query(PublicLookup::parse))
+        .and(service())
+        .then(users::get_public_users)
         .map(reply);
 
     let get_user = user_path!()
@@ -230,6 +240,8 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
         .or(temp)
         .unify()
         .or(sync)
+        .unify()
+        .or(public_users)
         .unify()
         .or(get_user)
         .unify()

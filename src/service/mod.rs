@@ -6,10 +6,12 @@
 //!
 //! One file per group of use cases: profiles here, `provisioning` (Stripe
 //! customer and Connect account), `cards`, `deliveries` (webhook events
-//! applied once), `listing`, `payment_info` (the worker's batches).
+//! applied once), `listing`, `payment_info` (the worker's batches),
+//! `directory` (the user directory's look-up, relay and backfill).
 
 mod cards;
 mod deliveries;
+mod directory;
 mod error;
 mod listing;
 mod payment_info;
@@ -19,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use deliveries::WebhookSource;
+pub use directory::MAX_LOOKUP_IDS;
 pub use error::ServiceError;
 pub use listing::{MAX_PAGE_SIZE, UserIdPage};
 pub use payment_info::{PaymentInfo, PaymentInfoFailure};

@@ -191,8 +191,11 @@ pub fn missing_topics(
 }
 
 /// Creates the worker's topics where missing (`user-worker create-topics`; the dev
-/// and test scripts use it): commands and events with `partitions` partitions,
-/// the dead-letter topic with one.
+/// and test scripts use it): commands, events and the user directory with
+/// `partitions` partitions, the dead-letter topic with one. The directory is
+/// compacted: the latest record of each user stays, and a deleted user's
+/// tombstone erases the rest (after `delete.retention.ms`, a day by default,
+/// the tombstone too).
 pub async fn create_topics(
     settings: &KafkaSettings,
     partitions: i32,
@@ -223,6 +226,14 @@ pub async fn create_topics(
         NewTopic::new(name, partitions, TopicReplication::Fixed(replication))
             .set("min.insync.replicas", min_insync)
     });
+    let directory = NewTopic::new(
+        &settings.directory_topic,
+        partitions,
+        TopicReplication::Fixed(replication),
+    )
+    .set("min.insync.replicas", min_insync)
+    .set("cleanup.policy", "compact");
+    let topics: Vec<NewTopic<'_>> = topics.into_iter().chain([directory]).collect();
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
     let results = admin.create_topics(&topics, &options).await?;
     let mut created = Vec::new();

@@ -7,11 +7,14 @@
 //! * `processor` — the at-least-once loop;
 //! * `outgoing` — one polled command's state, its reply or dead-letter copy;
 //! * `kafka` — client configuration, rebalance handling, topics;
-//! * `health` — the worker's probes and metrics listener.
+//! * `health` — the worker's probes and metrics listener;
+//! * `directory` — the user directory's relay (outbox → compacted topic) and
+//!   its backfill (`user-worker publish-directory`).
 //!
 //! [`run`] is where the worker composes its dependencies (pool, repository,
 //! service without payments, Kafka clients), as `startup` does for the API.
 
+mod directory;
 mod envelope;
 mod get_payment_info;
 mod health;
@@ -41,6 +44,8 @@ pub enum WorkerError {
     MissingTopics(String),
     #[error("cannot serve probes and metrics on {0}")]
     Http(std::net::SocketAddr, #[source] std::io::Error),
+    #[error("database: {0}")]
+    Database(String),
     /// The consumer can never work again (e.g. another live worker has the
     /// same `KAFKA_GROUP_INSTANCE_ID` and fenced this one): exit, and let the
     /// orchestrator restart the process.
@@ -56,15 +61,40 @@ pub async fn run(config: &WorkerConfig, shutdown: CancellationToken) -> Result<(
     let repo = Repository::new(pool, &config.database);
     // The worker only reads payment references; it never calls the payments provider.
     let service = Arc::new(UserService::new(repo, Arc::new(NotConfigured)));
-    let worker = Worker::new(&config.kafka, service)?;
+    let worker = Worker::new(&config.kafka, service.clone())?;
     let probes = health::serve(config.http_addr, Arc::new(worker.probe()))
         .await
         .map_err(|e| WorkerError::Http(config.http_addr, e))?;
     tracing::info!(addr = %probes, "worker probes and metrics listening");
-    worker.run(shutdown).await
+    // The relay runs beside the command loop and stops with it.
+    let relay_stop = shutdown.child_token();
+    let relay = tokio::spawn(directory::relay(
+        service,
+        directory::producer(&config.kafka)?,
+        config.kafka.directory_topic.clone(),
+        config.kafka.directory_poll,
+        relay_stop.clone(),
+    ));
+    let result = worker.run(shutdown).await;
+    relay_stop.cancel();
+    let _ = relay.await;
+    result
 }
 
-/// Creates the commands, events and dead-letter topics where missing; returns
+/// `user-worker publish-directory`: publishes every current user's public
+/// view on the directory topic once (a new topic, or a consumer starting
+/// from scratch); safe while the service runs. Returns how many.
+pub async fn publish_directory(config: &WorkerConfig) -> Result<usize, WorkerError> {
+    let pool = db::build_pool(&config.database);
+    let repo = Repository::new(pool, &config.database);
+    let service = UserService::new(repo, Arc::new(NotConfigured));
+    let producer = directory::producer(&config.kafka)?;
+    directory::backfill(&service, &producer, &config.kafka.directory_topic)
+        .await
+        .map_err(|e| WorkerError::Database(e.to_string()))
+}
+
+/// Creates the commands, events, dead-letter and directory topics where missing; returns
 /// the names it created. Without a `replication`, three replicas (one broker
 /// lost loses no acknowledged command), or every broker when there are fewer
 /// (a development cluster of one).

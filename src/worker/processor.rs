@@ -143,6 +143,7 @@ impl Worker {
             self.settings.commands_topic.clone(),
             self.settings.events_topic.clone(),
             self.settings.dlq_topic.clone(),
+            self.settings.directory_topic.clone(),
         ];
         let mut backoff = FIRST_BACKOFF;
         loop {

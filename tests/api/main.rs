@@ -10,6 +10,7 @@ mod bad_input;
 mod browser;
 mod concurrency;
 mod database_outage;
+mod directory;
 mod import_legacy;
 mod limits;
 mod list_users;

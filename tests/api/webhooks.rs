@@ -1,14 +1,10 @@
 //! Signed webhooks: Clerk (Svix signatures) and Stripe (`Stripe-Signature`):
 //! valid, bad signature, stale timestamp, replay, and each event's effect.
 
-use crate::common::clerk::{self, CLERK_WEBHOOK_SECRET, STRIPE_WEBHOOK_SECRET};
+use crate::common::clerk::{self, STRIPE_WEBHOOK_SECRET, svix_signature};
 use crate::common::stripe::fixture;
 use crate::common::{Options, TestApp, assert_error};
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 async fn app() -> TestApp {
     let jwks = clerk::jwks_server().await;
@@ -17,15 +13,6 @@ async fn app() -> TestApp {
         ..Default::default()
     })
     .await
-}
-
-fn svix_signature(id: &str, ts: i64, body: &str) -> String {
-    let key = STANDARD
-        .decode(CLERK_WEBHOOK_SECRET.trim_start_matches("whsec_"))
-        .unwrap();
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
-    mac.update(format!("{id}.{ts}.{body}").as_bytes());
-    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
 async fn clerk_post(
@@ -97,6 +84,31 @@ async fn clerk_user_events_upsert_and_delete_once_each() {
     let (status, body) = clerk_post(&app, "msg_3", now, &deleted, None).await;
     assert_eq!((status, &body["applied"]), (200, &json!(true)));
     assert!(app.row("user_hook").await.is_none());
+    // The user directory's outbox (sql/V5) has each change, in order, and the
+    // deletion as a tombstone; the replay changed nothing and added nothing.
+    let events: Vec<(String, Option<String>, bool)> = app
+        .db
+        .client()
+        .await
+        .query(
+            "SELECT clerk_user_id, first_name, deleted FROM user_directory_outbox ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    let hook =
+        |first: Option<&str>, deleted| ("user_hook".to_owned(), first.map(str::to_owned), deleted);
+    assert_eq!(
+        events,
+        [
+            hook(Some("Hanna"), false),
+            hook(Some("Hana"), false),
+            hook(None, true)
+        ]
+    );
 
     let other = json!({"type": "session.created", "data": {"id": "sess_1"}}).to_string();
     let (status, body) = clerk_post(&app, "msg_4", now, &other, None).await;

@@ -110,3 +110,17 @@ pub fn env(jwks: &MockServer) -> Vec<(String, String)> {
     .map(|(k, v)| (k.to_string(), v))
     .collect()
 }
+
+/// Svix's `svix-signature` of a Clerk webhook delivery (`v1,` HMAC-SHA256 of
+/// `id.timestamp.body` under [`CLERK_WEBHOOK_SECRET`]).
+pub fn svix_signature(id: &str, ts: i64, body: &str) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use hmac::{Hmac, Mac};
+    let key = STANDARD
+        .decode(CLERK_WEBHOOK_SECRET.trim_start_matches("whsec_"))
+        .unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{id}.{ts}.{body}").as_bytes());
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}

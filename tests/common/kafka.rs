@@ -45,6 +45,8 @@ pub struct Topics {
     pub commands: String,
     pub events: String,
     pub dlq: String,
+    /// The user directory (compacted, as `user-worker create-topics` makes it).
+    pub directory: String,
     pub group: String,
     producer: FutureProducer,
 }
@@ -79,6 +81,7 @@ impl Topics {
             commands: format!("cmd_{id}"),
             events: format!("evt_{id}"),
             dlq: format!("dlq_{id}"),
+            directory: format!("dir_{id}"),
             group: format!("grp_{id}"),
             producer: ClientConfig::new()
                 .set("bootstrap.servers", bootstrap)
@@ -102,6 +105,8 @@ impl Topics {
             ),
             NewTopic::new(&topics.events, 3, TopicReplication::Fixed(1)),
             NewTopic::new(&topics.dlq, 1, TopicReplication::Fixed(1)),
+            NewTopic::new(&topics.directory, 3, TopicReplication::Fixed(1))
+                .set("cleanup.policy", "compact"),
         ];
         let results = admin
             .create_topics(
@@ -122,13 +127,15 @@ impl Topics {
 
     pub fn settings(&self) -> KafkaSettings {
         // The worker's own group-membership and reconnect settings, as shipped.
-        KafkaSettings::new(
+        let mut settings = KafkaSettings::new(
             &self.bootstrap,
             &self.commands,
             &self.events,
             &self.dlq,
             &self.group,
-        )
+        );
+        settings.directory_topic = self.directory.clone();
+        settings
     }
 
     /// The same settings as environment variables, for the worker binary.
@@ -138,6 +145,7 @@ impl Topics {
             ("KAFKA_USER_COMMANDS_TOPIC".into(), self.commands.clone()),
             ("KAFKA_USER_EVENTS_TOPIC".into(), self.events.clone()),
             ("KAFKA_DLQ_TOPIC".into(), self.dlq.clone()),
+            ("KAFKA_USER_DIRECTORY_TOPIC".into(), self.directory.clone()),
             ("KAFKA_USER_SERVICE_GROUP_ID".into(), self.group.clone()),
             // To try other client settings in the chaos scenarios.
             (

@@ -1,5 +1,5 @@
 //! The repository: all access to our tables, one file per area (`profiles`,
-//! `stripe_keys`, `cards`, `listing`), every SQL statement in `statements.rs`.
+//! `stripe_keys`, `cards`, `listing`, `directory`), every SQL statement in `statements.rs`.
 //! Each operation goes through [`Repository::execute`] / `query` / `query_opt`:
 //! a pooled connection, the statement sent as `DATABASE_POOLER` requires
 //! (`db/sql.rs`), and the whole of it under `DATABASE_TIMEOUT_MS`.
@@ -27,8 +27,11 @@ use crate::domain::{
 };
 use statements::*;
 
+pub use directory::{EnqueuedPage, RelayTurn};
+
 mod batched;
 mod cards;
+mod directory;
 mod listing;
 mod profiles;
 mod statements;
@@ -207,6 +210,19 @@ impl Repository {
         self.deadline(async {
             let row = self.users_by_id.get(id.as_str()).await?;
             Ok(row.as_ref().map(user_from_row))
+        })
+        .await
+    }
+
+    /// The users of `ids` that exist, in the order asked. The reads go out
+    /// together and share a round trip (`read_batch.rs`).
+    pub async fn find_users(&self, ids: &[ClerkUserId]) -> Result<Vec<User>, DbError> {
+        self.deadline(async {
+            let rows = futures_util::future::try_join_all(
+                ids.iter().map(|id| self.users_by_id.get(id.as_str())),
+            )
+            .await?;
+            Ok(rows.iter().flatten().map(user_from_row).collect())
         })
         .await
     }

@@ -324,6 +324,12 @@ mod tests {
             DELETE_WITH_TOMBSTONE,
             SCHEMA_VERSION,
             crate::db::import::UPSERT_IMPORTED,
+            crate::db::repository::directory::TAKE_RELAY_LOCK,
+            crate::db::repository::directory::OLDEST_PENDING,
+            crate::db::repository::directory::TAKE_PENDING,
+            crate::db::repository::directory::FORGET_PUBLISHED,
+            crate::db::repository::directory::ANY_PENDING_UP_TO,
+            crate::db::repository::directory::ENQUEUE_PAGE,
         ] {
             assert_eq!(highest_parameter(sql.text), sql.types.len(), "{}", sql.text);
         }

@@ -1,4 +1,5 @@
-//! The user: read (whole or public view), sync from the frontend, temporary users.
+//! The user: read (whole or public view, one or many), sync from the frontend,
+//! temporary users.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -10,7 +11,7 @@ use crate::auth::{Access, Caller, SignedIn};
 use crate::domain::{ClerkUserId, Email};
 use crate::http::error::ApiError;
 use crate::http::render;
-use crate::http::requests::{self, SyncRequest, TempUserRequest, UserQuery};
+use crate::http::requests::{self, PublicLookup, SyncRequest, TempUserRequest, UserQuery};
 use crate::http::responses::{CardDetail, PublicUserWire, TempUserWire, UserWire};
 use crate::service::ServiceError;
 
@@ -40,6 +41,27 @@ pub async fn get_user(
             user: PublicUserWire::from(&user),
         })
     })
+}
+
+/// `GET /users/public?ids=…`: the public views of those of `ids` that exist,
+/// for any signed-in user or service — one call per order list instead of one
+/// per row. Only the public view, whoever asks: the whole user is one
+/// `GET /user/{id}` away for those allowed to see it.
+pub async fn get_public_users(
+    _caller: Caller,
+    lookup: std::result::Result<PublicLookup, ApiError>,
+    svc: Service,
+) -> Result<Response> {
+    #[derive(Serialize)]
+    struct Answer<'a> {
+        success: bool,
+        users: Vec<PublicUserWire<'a>>,
+    }
+    let users = svc.find_users(&lookup?.ids).await?;
+    Ok(render::ok(&Answer {
+        success: true,
+        users: users.iter().map(PublicUserWire::from).collect(),
+    }))
 }
 
 pub async fn sync_from_frontend(caller: Caller, body: Bytes, svc: Service) -> Result<impl Reply> {
