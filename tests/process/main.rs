@@ -6,4 +6,5 @@
 mod common;
 
 mod api;
+mod directory;
 mod worker;
