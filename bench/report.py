@@ -234,6 +234,10 @@ in-memory log grows (`bench/soak.sh` explains).
 
 {chr(10).join("* " + l for l in worker) or "(not run)"}
 
+## User directory — `bench/directory.sh`
+
+{table(f"{results}/directory.md") if os.path.exists(f"{results}/directory.md") else "(not run)"}
+
 ## Cut-over import — `bench/import_legacy.sh`
 
 {chr(10).join("* " + l for l in imports) or "(not run)"}

@@ -462,6 +462,15 @@ async fn the_batch_lookup_works_behind_a_transaction_pooler() {
         };
         assert_eq!(body["type"], want, "{body}");
     }
+    // The user directory's relay works through the pooler too: its lock is
+    // a transaction's, not a session's. The seeded users are all published.
+    let directory = topics
+        .read_until(&topics.directory, WAIT, |rs| rs.len() >= 3)
+        .await;
+    let mut keys: Vec<String> = directory.iter().filter_map(|r| r.key.clone()).collect();
+    keys.sort();
+    keys.dedup();
+    assert_eq!(keys, ["user_nocard", "user_nocus", "user_paid"]);
     worker.stop().await;
     assert!(
         !bouncer.log().contains("prepared statement"),
