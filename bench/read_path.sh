@@ -11,8 +11,17 @@
 #   bash bench/read_path.sh                     # 64 connections, 15 s per run
 #   AUTHS="clerk" PATHS="direct" DURATION=30 bash bench/read_path.sh
 #   TOKEN_MEMORY=1 bash bench/read_path.sh      # also: RSS with 100k live tokens
+#   REPLICAS=2 bash bench/read_path.sh          # two user-api replicas behind HAProxy
+#   HEALTH=1 bash bench/read_path.sh            # also: /health, the HTTP stack's ceiling
 #
-# Prints a markdown table (req/s, ratio to the ceiling, p50/p99, peak RSS).
+# Production shape (#22): several replicas behind a load balancer, PgBouncer in
+# transaction mode, and a Clerk token the replica has not seen (tokens live
+# 60 s): `clerk-nocache` through `pgbouncer`, compared with pgbench through the
+# same PgBouncer (the pooled ceiling); with REPLICAS=2 every request also
+# crosses HAProxy (Debian's), so its share shows against REPLICAS=1.
+#
+# Prints a markdown table (req/s, ratio to the direct ceiling and, through
+# PgBouncer, to the pooled one, p50/p99, peak RSS).
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
 
 CONNS="${CONNS:-64}"
@@ -22,6 +31,8 @@ POOL="${POOL:-8}"
 SHARED="${SHARED:-2}"
 AUTHS="${AUTHS:-none service clerk clerk-nocache}"
 PATHS="${PATHS:-direct pgbouncer}"
+REPLICAS="${REPLICAS:-1}"
+HEALTH="${HEALTH:-}"
 DB=userlib_bench
 PORT="${PORT:-3901}"
 URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$DB"
@@ -33,6 +44,11 @@ ensure_postgres
 ensure_pgbouncer
 command -v wrk >/dev/null || apt_install wrk
 command -v pgbench >/dev/null || apt_install postgresql-contrib
+if [ "$REPLICAS" != 1 ]; then
+  [ "$REPLICAS" = 2 ] || die "REPLICAS is 1 or 2"
+  [ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || apt_install haproxy
+  HAPROXY="$(command -v haproxy || echo /usr/sbin/haproxy)"
+fi
 
 cd "$ROOT"
 cargo build --release --quiet --bin user-api --example mint_tokens
@@ -89,12 +105,13 @@ if [ -n "${BOUNCER_PORT:-}" ]; then
   pb_out="$(pgbench -n -M extended -c "$CONNS" -j 2 -T "$DURATION" -f bench/get_user.sql \
     -h 127.0.0.1 -p "$BOUNCER_PORT" -U "$PG_USER" "$DB" 2>&1)"
   pb_tps="$(printf '%s\n' "$pb_out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -n1)"
-  bouncer_row="| pgbench (reference) | pgbouncer | ${pb_tps} | $(awk -v a="$pb_tps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}') | | | |"$'\n'
+  bouncer_row="| pgbench (pooled ceiling) | pgbouncer | ${pb_tps} | $(awk -v a="$pb_tps" -v b="$pg_tps" 'BEGIN {printf "%.2f", a / b}') | 1.00 | | | |"$'\n'
 fi
 
-# start_api AUTH PATH: starts user-api, sets API_PID.
+# start_api AUTH PATH: starts user-api (REPLICAS of them, behind HAProxy on
+# PORT when 2), sets API_PIDS (the replicas) and STOP_PIDS (all it started).
 start_api() {
-  local auth=$1 path=$2 env=()
+  local auth=$1 path=$2 env=() ports=() port
   case "$path" in
     direct) env+=(DATABASE_URL="$URL") ;;
     pgbouncer) env+=(DATABASE_URL="postgres://$PG_USER@127.0.0.1:$BOUNCER_PORT/$DB"
@@ -107,11 +124,49 @@ start_api() {
              CLERK_JWKS_URL="http://127.0.0.1:$JWKS_PORT/.well-known/jwks.json") ;;
   esac
   [ "$auth" = clerk-nocache ] && env+=(AUTH_TOKEN_CACHE_SIZE=0)
-  env "${env[@]}" LISTEN_ADDR="127.0.0.1:$PORT" DATABASE_POOL_SIZE="$POOL" \
-    DATABASE_SHARED_READ_CLIENTS="$SHARED" RUST_LOG="warn,warp=off" \
-    MIGRATE_ON_START=false ./target/release/user-api &
-  API_PID=$!
-  for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/ready" >/dev/null && break; sleep 0.2; done
+  API_PIDS=() API_PORTS=() STOP_PIDS=()
+  for n in $(seq 1 "$REPLICAS"); do
+    if [ "$REPLICAS" = 1 ]; then port=$PORT; else port="$(free_port)"; fi
+    env "${env[@]}" LISTEN_ADDR="127.0.0.1:$port" DATABASE_POOL_SIZE="$POOL" \
+      DATABASE_SHARED_READ_CLIENTS="$SHARED" RUST_LOG="warn,warp=off" \
+      MIGRATE_ON_START=false ./target/release/user-api &
+    API_PIDS+=($!) STOP_PIDS+=($!) PIDS+=($!)
+    ports+=("$port") API_PORTS+=("$port")
+    for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$port/ready" >/dev/null && break; sleep 0.2; done
+  done
+  if [ "$REPLICAS" = 2 ]; then
+    cat >"$WORK/haproxy.cfg" <<CFG
+global
+  maxconn 4000
+defaults
+  mode http
+  timeout connect 1s
+  timeout client 30s
+  timeout server 30s
+frontend api
+  bind 127.0.0.1:$PORT
+  default_backend replicas
+backend replicas
+  balance roundrobin
+  http-reuse always
+  server a 127.0.0.1:${ports[0]}
+  server b 127.0.0.1:${ports[1]}
+CFG
+    "$HAPROXY" -f "$WORK/haproxy.cfg" -db >/dev/null 2>&1 &
+    STOP_PIDS+=($!) PIDS+=($!)
+    wait_for_port 127.0.0.1 "$PORT" || die "haproxy did not start"
+  fi
+}
+
+stop_api() {
+  kill -TERM "${STOP_PIDS[@]}" 2>/dev/null || true
+  for p in "${STOP_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+
+# The replicas' metrics in one file: what user-api itself saw.
+scrape() {
+  : >"$1"
+  for port in "${API_PORTS[@]}"; do curl -fs "http://127.0.0.1:$port/metrics" >>"$1"; done
 }
 
 wrk_env() {
@@ -123,29 +178,48 @@ wrk_env() {
 }
 
 rows="" views=""
+if [ -n "$HEALTH" ]; then
+  # The HTTP stack's own ceiling: /health touches neither auth nor the database.
+  log "user-api: /health (the HTTP ceiling), wrk, $CONNS connections, ${DURATION}s"
+  start_api none direct
+  wrk -t2 -c"$CONNS" -d3s "http://127.0.0.1:$PORT/api/health" >/dev/null
+  out="$(wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT/api/health")"
+  stop_api
+  wrk_stats "$out" "$pg_tps"
+  rows+="| /health (HTTP ceiling) | - | ${rps} | ${ratio} | | ${p50} / ${p99} | | ${errors} |"$'\n'
+fi
 for path in $PATHS; do
   for auth in $AUTHS; do
-    log "user-api: $auth, $path: wrk, $CONNS connections, ${DURATION}s"
+    log "user-api ×$REPLICAS: $auth, $path: wrk, $CONNS connections, ${DURATION}s"
     start_api "$auth" "$path"
     # Warm-up: fill the pool, the statement caches and (clerk) the token cache:
     # the steady state of a browser, which sends one token for its minute.
     env $(wrk_env "$auth") wrk -t2 -c"$CONNS" -d3s -s bench/get_user.lua "http://127.0.0.1:$PORT" >/dev/null
     if [ "$auth" = clerk ]; then
       for _ in $(seq 1 20); do
-        cached="$(curl -fs "http://127.0.0.1:$PORT/metrics" | awk '/^auth_token_cache_entries/ {print int($2)}')"
+        scrape "$WORK/cached"
+        cached="$(awk '/^auth_token_cache_entries/ {n += int($2)} END {print n + 0}' "$WORK/cached")"
         [ "${cached:-0}" -ge "$USERS" ] && break
         env $(wrk_env "$auth") wrk -t2 -c"$CONNS" -d1s -s bench/get_user.lua "http://127.0.0.1:$PORT" >/dev/null
       done
     fi
-    curl -fs "http://127.0.0.1:$PORT/metrics" >"$WORK/before"
+    scrape "$WORK/before"
     out="$(env $(wrk_env "$auth") wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s bench/get_user.lua \
       "http://127.0.0.1:$PORT")"
-    curl -fs "http://127.0.0.1:$PORT/metrics" >"$WORK/after"
+    scrape "$WORK/after"
     views+="* $auth, $path: $(python3 bench/server_view.py "$WORK/before" "$WORK/after" 'route="/user/{id}"')"$'\n'
-    rss_kb="$(awk '/VmHWM/ {print $2}' "/proc/$API_PID/status")"
-    kill -TERM "$API_PID"; wait "$API_PID" || true
+    rss_kb=0
+    for pid in "${API_PIDS[@]}"; do
+      rss_kb=$(( rss_kb + $(awk '/VmHWM/ {print $2}' "/proc/$pid/status") ))
+    done
+    stop_api
+    pooled=""
+    if [ "$path" = pgbouncer ] && [ -n "${pb_tps:-}" ]; then
+      wrk_stats "$out" "$pb_tps"
+      pooled="**${ratio}**"
+    fi
     wrk_stats "$out" "$pg_tps"
-    rows+="| $auth | $path | ${rps} | **${ratio}** | ${p50} / ${p99} | $((rss_kb / 1024)) MiB | ${errors} |"$'\n'
+    rows+="| $auth | $path | ${rps} | **${ratio}** | ${pooled} | ${p50} / ${p99} | $((rss_kb / 1024)) MiB | ${errors} |"$'\n'
   done
 done
 
@@ -157,7 +231,8 @@ if [ -n "${TOKEN_MEMORY:-}" ]; then
   ./target/release/examples/mint_tokens "$WORK/clerk100k" 100000 "$ISSUER"
   cp "$WORK/clerk/.well-known/jwks.json" "$WORK/clerk-orig-jwks.json"
   cp "$WORK/clerk100k/.well-known/jwks.json" "$WORK/clerk/.well-known/jwks.json"
-  start_api clerk direct
+  REPLICAS=1 start_api clerk direct
+  API_PID=${API_PIDS[0]}
   curl -fs -H "Authorization: Bearer $SERVICE_TOKEN" "http://127.0.0.1:$PORT/api/user/u1" >/dev/null
   before_kb="$(awk '/VmRSS/ {print $2}' "/proc/$API_PID/status")"
   BENCH_TOKENS="$WORK/clerk100k/tokens.txt" wrk -t2 -c"$CONNS" -d120s -s bench/get_user.lua \
@@ -171,18 +246,18 @@ if [ -n "${TOKEN_MEMORY:-}" ]; then
   done
   kill "$wrk_pid" 2>/dev/null || true; wait "$wrk_pid" 2>/dev/null || true
   after_kb="$(awk '/VmRSS/ {print $2}' "/proc/$API_PID/status")"
-  kill -TERM "$API_PID"; wait "$API_PID" || true
+  stop_api
   cp "$WORK/clerk-orig-jwks.json" "$WORK/clerk/.well-known/jwks.json"
   memory="| verified-token cache | ${entries} entries: RSS $((before_kb / 1024)) → $((after_kb / 1024)) MiB, $(( (after_kb - before_kb) * 1024 / (entries > 0 ? entries : 1) )) bytes per token |"
 fi
 
 cat <<TABLE
 
-$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $CONNS connections; pool $POOL + $SHARED shared read clients; ${DURATION} s per run.
+$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; $CONNS connections; $REPLICAS replica(s)$([ "$REPLICAS" = 2 ] && echo " behind HAProxy"), each pool $POOL + $SHARED shared read clients; ${DURATION} s per run.
 pgbench ceiling (same SELECT, prepared, direct): **${pg_tps} TPS**.
 
-| credentials | path | req/s | ratio to ceiling | p50 / p99 | peak RSS | errors |
-|---|---|---|---|---|---|---|
+| credentials | path | req/s | ratio to ceiling | ratio to pooled ceiling | p50 / p99 | peak RSS | errors |
+|---|---|---|---|---|---|---|---|
 ${rows}${bouncer_row}${memory}
 
 Seen from inside user-api (its /metrics over the same runs):

@@ -19,7 +19,8 @@ def samples(path):
     for line in open(path):
         m = SERIES.match(line.strip())
         if m:
-            out[(m[1], m[2])] = float(m[3])
+            # Several replicas' expositions in one file add up.
+            out[(m[1], m[2])] = out.get((m[1], m[2]), 0.0) + float(m[3])
     return out
 
 
