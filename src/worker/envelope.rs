@@ -18,8 +18,9 @@ pub enum Malformed {
     /// Control characters in the correlation id: it becomes the reply's key
     /// and a log field, and no orchestrator makes one like that.
     InvalidCorrelationId,
-    MissingUserId,
     UnknownType,
+    /// The command's own parse refused it; the reason is the command's.
+    Invalid(&'static str),
 }
 
 impl Malformed {
@@ -30,14 +31,14 @@ impl Malformed {
             Malformed::NotAnObject => "not_an_object",
             Malformed::MissingCorrelationId => "missing_correlation_id",
             Malformed::InvalidCorrelationId => "invalid_correlation_id",
-            Malformed::MissingUserId => "missing_user_id",
             Malformed::UnknownType => "unknown_type",
+            Malformed::Invalid(reason) => reason,
         }
     }
 }
 
 /// A parsed envelope: its type, correlation id, and the object holding the
-/// command's fields (`payload`, or the envelope itself in the flat form).
+/// command's fields (each command reads its own: `worker/command`) (`payload`, or the envelope itself in the flat form).
 #[derive(Debug)]
 pub struct Envelope {
     pub kind: String,

@@ -3,7 +3,8 @@
 //! once, with malformed commands kept on a dead-letter topic.
 //!
 //! * `envelope` — the command envelope (both forms the orchestrators send);
-//! * `get_payment_info` — the one command: parse, then answer a batch;
+//! * `command` — the commands, one file each (parse, then answer a batch):
+//!   today `get_payment_info`;
 //! * `processor` — the at-least-once loop;
 //! * `outgoing` — one polled command's state, its reply or dead-letter copy;
 //! * `kafka` — client configuration, rebalance handling, topics;
@@ -14,9 +15,9 @@
 //! [`run`] is where the worker composes its dependencies (pool, repository,
 //! service without payments, Kafka clients), as `startup` does for the API.
 
+mod command;
 mod directory;
 mod envelope;
-mod get_payment_info;
 mod health;
 mod kafka;
 mod outgoing;

@@ -11,8 +11,8 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use std::time::Duration;
 
+use super::command::{Command, Reply};
 use super::envelope::{Envelope, Malformed};
-use super::get_payment_info::{self, GetPaymentInfo, Reply};
 use crate::config::KafkaSettings;
 use crate::metrics as names;
 
@@ -20,7 +20,7 @@ use crate::metrics as names;
 const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub(super) enum Parsed {
-    GetPaymentInfo(GetPaymentInfo),
+    Command(Command),
     Malformed(Malformed),
 }
 
@@ -69,18 +69,19 @@ impl Item {
     pub(super) fn new(msg: OwnedMessage) -> Self {
         let parsed = match Envelope::parse(msg.payload()) {
             Err(m) => Parsed::Malformed(m),
-            Ok(e) if e.kind == get_payment_info::TYPE => match GetPaymentInfo::parse(&e) {
-                Ok(c) => Parsed::GetPaymentInfo(c),
-                Err(m) => Parsed::Malformed(m),
+            Ok(e) => match Command::parse(&e) {
+                Ok(c) => Parsed::Command(c),
+                Err(m) => {
+                    if m == Malformed::UnknownType {
+                        tracing::warn!(
+                            kind = %Untrusted(&e.kind), correlation_id = %Untrusted(&e.correlation_id),
+                            partition = msg.partition(), offset = msg.offset(),
+                            "unknown command type"
+                        );
+                    }
+                    Parsed::Malformed(m)
+                }
             },
-            Ok(e) => {
-                tracing::warn!(
-                    kind = %Untrusted(&e.kind), correlation_id = %Untrusted(&e.correlation_id),
-                    partition = msg.partition(), offset = msg.offset(),
-                    "unknown command type"
-                );
-                Parsed::Malformed(Malformed::UnknownType)
-            }
         };
         Self {
             msg,
@@ -188,8 +189,7 @@ pub(super) fn record_outcomes(items: &[Item]) {
     let now = chrono::Utc::now().timestamp_millis();
     for item in items {
         let outcome = match &item.outgoing {
-            Some(Outgoing::Reply(r)) if r.kind == get_payment_info::RETRIEVED => "retrieved",
-            Some(Outgoing::Reply(_)) => "failed",
+            Some(Outgoing::Reply(r)) => r.outcome,
             Some(Outgoing::DeadLetter(_) | Outgoing::Unproducible(_)) => "dead_lettered",
             Some(Outgoing::Skipped) => "skipped",
             None => continue,

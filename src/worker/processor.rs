@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::WorkerError;
-use super::get_payment_info::{self, GetPaymentInfo};
+use super::command::{self, Command};
 use super::health::{Heartbeat, Probe};
 use super::kafka::{self, WorkerConsumer};
 use super::outgoing::{self, Item, Outgoing, Parsed};
@@ -233,16 +233,16 @@ impl Worker {
                 item.outgoing = Some(Outgoing::DeadLetter(m));
             }
         }
-        let (positions, commands): (Vec<usize>, Vec<&GetPaymentInfo>) = items
+        let (positions, commands): (Vec<usize>, Vec<&Command>) = items
             .iter()
             .enumerate()
             .filter_map(|(i, item)| match (&item.outgoing, &item.parsed) {
-                (None, Parsed::GetPaymentInfo(c)) => Some((i, c)),
+                (None, Parsed::Command(c)) => Some((i, c)),
                 _ => None,
             })
             .unzip();
         if !commands.is_empty() {
-            let replies = get_payment_info::apply(&self.service, &commands, Utc::now())
+            let replies = command::apply(&self.service, &commands, Utc::now())
                 .await
                 .map_err(Transient::Database)?;
             for (i, reply) in positions.into_iter().zip(replies) {

@@ -5,13 +5,17 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use super::envelope::{Envelope, Malformed};
+use super::Reply;
 use crate::domain::ClerkUserId;
 use crate::service::{PaymentInfo, PaymentInfoFailure, ServiceError, UserService};
+use crate::worker::envelope::{Envelope, Malformed};
 
 pub const TYPE: &str = "get_payment_info";
 pub const RETRIEVED: &str = "user.payment_info_retrieved";
 pub const FAILED: &str = "user.payment_info_failed";
+
+/// No `user_id` at all: nothing to answer about (dead-lettered).
+const MISSING_USER_ID: Malformed = Malformed::Invalid("missing_user_id");
 
 /// A parsed `get_payment_info` command.
 #[derive(Debug, Clone)]
@@ -30,21 +34,13 @@ impl GetPaymentInfo {
         let raw = envelope
             .field("user_id")
             .filter(|u| !u.is_empty())
-            .ok_or(Malformed::MissingUserId)?;
+            .ok_or(MISSING_USER_ID)?;
         Ok(Self {
             correlation_id: envelope.correlation_id.clone(),
             requested: raw.chars().take(255).collect(),
             user_id: ClerkUserId::parse(raw).ok(),
         })
     }
-}
-
-/// One reply, ready to be produced.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub kind: &'static str,
-    pub correlation_id: String,
-    pub body: Vec<u8>,
 }
 
 /// Answers every command with one query for all their user ids. Replies come back
@@ -114,12 +110,13 @@ pub fn failure_text(f: PaymentInfoFailure) -> &'static str {
 fn render(command: &GetPaymentInfo, info: &PaymentInfo, timestamp: &str) -> Reply {
     let correlation_id = &command.correlation_id;
     let user_id = &command.requested;
-    let (kind, payload) = match info {
+    let (kind, outcome, payload) = match info {
         PaymentInfo::Retrieved {
             stripe_customer_id,
             payment_method_id,
         } => (
             RETRIEVED,
+            "retrieved",
             Payload::Retrieved {
                 payment_info: PaymentInfoWire {
                     stripe_customer_id,
@@ -130,6 +127,7 @@ fn render(command: &GetPaymentInfo, info: &PaymentInfo, timestamp: &str) -> Repl
         ),
         PaymentInfo::Failed(f) => (
             FAILED,
+            "failed",
             Payload::Failed {
                 error: failure_text(*f),
                 user_id,
@@ -145,6 +143,7 @@ fn render(command: &GetPaymentInfo, info: &PaymentInfo, timestamp: &str) -> Repl
     });
     Reply {
         kind,
+        outcome,
         correlation_id: correlation_id.to_owned(),
         body: body.expect("reply types always serialise"),
     }
@@ -192,8 +191,8 @@ mod tests {
         let e =
             Envelope::parse(Some(br#"{"type":"get_payment_info","correlation_id":"c"}"#)).unwrap();
         assert_eq!(
-            GetPaymentInfo::parse(&e).unwrap_err(),
-            Malformed::MissingUserId
+            GetPaymentInfo::parse(&e).unwrap_err().reason(),
+            "missing_user_id"
         );
         let e = Envelope::parse(Some(
             br#"{"type":"get_payment_info","correlation_id":"c","payload":{"user_id":"a b"}}"#,
