@@ -10,7 +10,8 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use userlib::config::{FromEnv, WorkerConfig};
 use userlib::shutdown::shutdown_signal;
-use userlib::{telemetry, worker};
+use userlib::startup::worker;
+use userlib::telemetry;
 
 #[tokio::main]
 async fn main() -> ExitCode {

@@ -2,13 +2,15 @@
 //! reach which handler, CORS, the one `recover`), the handlers by resource
 //! (`handlers/`), requests and answers as the clients send and read them
 //! (`requests`, `responses`), their rendering (`render`), the error mapping
-//! (`error`), and the per-request tracing span (request id) and access log.
+//! (`error`), the ops endpoints both binaries serve (`ops`), and the
+//! per-request tracing span (request id) and access log.
 //! It talks to the use cases (`service`) only, never to `db` or `payments`.
 
 mod body;
 mod caller;
 mod error;
 mod handlers;
+pub mod ops;
 mod render;
 mod requests;
 mod responses;
@@ -25,6 +27,7 @@ use warp::reply::Response;
 use crate::auth::Authenticator;
 use crate::service::UserService;
 
+pub use handlers::ops::ApiProbes;
 pub use handlers::webhook_events::WebhookSecrets;
 pub use route_table::{ROUTES, template_matches};
 
@@ -35,31 +38,6 @@ pub enum MetricsOn {
     ApiPort,
     /// Only on the internal listener (`METRICS_ADDR`); the API port answers 404.
     InternalListener,
-}
-
-/// What the internal listener (`METRICS_ADDR`) serves: `/metrics` and the
-/// probes, for Prometheus and the kubelet, never exposed with the API.
-pub fn internal_app(service: Arc<UserService>) -> BoxedFilter<(Response,)> {
-    let with_service = warp::any().map(move || service.clone());
-    let metrics = warp::path!("metrics")
-        .and(warp::get())
-        .and(with_service.clone())
-        .then(handlers::ops::metrics);
-    let health = warp::path!("health")
-        .and(warp::get())
-        .then(handlers::ops::health);
-    let ready = warp::path!("ready")
-        .and(warp::get())
-        .and(with_service)
-        .then(handlers::ops::ready);
-    metrics
-        .or(health)
-        .unify()
-        .or(ready)
-        .unify()
-        .recover(error::recover)
-        .unify()
-        .boxed()
 }
 
 /// The complete filter `user-api` serves: routes, CORS, errors as JSON, a

@@ -91,29 +91,20 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
         .then(webhook_events::stripe_webhook)
         .map(reply);
 
-    let health = warp::path!("health").and(warp::get()).then(ops::health);
-    let metrics_here = state.metrics == super::MetricsOn::ApiPort;
-    let metrics = warp::path!("metrics")
-        .and(warp::get())
-        // With METRICS_ADDR set, /metrics lives on the internal listener only.
-        .and(warp::any().and_then(move || async move {
-            if metrics_here {
-                Ok(())
-            } else {
-                Err(warp::reject::not_found())
-            }
-        }))
-        .untuple_one()
-        .and(service())
-        .then(ops::metrics);
+    // /health, /ready and /metrics: declared once for both binaries (http::ops).
+    // With METRICS_ADDR set, /metrics lives on the internal listener only.
+    let probes = super::ops::filters(
+        Arc::new(ops::ApiProbes(state.service.clone())),
+        if state.metrics == super::MetricsOn::ApiPort {
+            super::ops::WithMetrics::Yes
+        } else {
+            super::ops::WithMetrics::No
+        },
+    );
     let openapi = warp::path!("openapi.json")
         .and(warp::get())
         .then(ops::openapi);
     let docs = warp::path!("docs").and(warp::get()).then(ops::docs);
-    let ready = warp::path!("ready")
-        .and(warp::get())
-        .and(service())
-        .then(ops::ready);
 
     let list_users = warp::path!("user" / "list-users")
         .and(warp::get())
@@ -222,11 +213,7 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
         .then(cards::delete_payment)
         .map(reply);
 
-    health
-        .or(ready)
-        .unify()
-        .or(metrics)
-        .unify()
+    probes
         .or(openapi)
         .unify()
         .or(docs)

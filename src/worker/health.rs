@@ -1,6 +1,7 @@
-//! The worker's own small HTTP server (`WORKER_HTTP_ADDR`): `/metrics` for
-//! Prometheus, `/health` for liveness (the processing loop has ticked recently),
-//! `/ready` for readiness (partitions assigned and the database reachable).
+//! What the worker's probes report (`WORKER_HTTP_ADDR`; the endpoints are
+//! `http::ops`'s, as for the API): `/health` is liveness (the processing loop
+//! has ticked recently), `/ready` readiness (partitions assigned and the
+//! database reachable), `/metrics` for Prometheus.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -8,25 +9,15 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rdkafka::consumer::Consumer;
-use serde_json::json;
-use warp::Filter;
-use warp::Reply;
-use warp::http::StatusCode;
+use serde::Serialize;
 
 use super::kafka::WorkerConsumer;
+use crate::http::ops::{PROBE_LIMITS, ProbeAnswer, Probes};
 use crate::service::UserService;
 
 /// The loop is considered stuck when it has not ticked for this long. Every wait
 /// of the loop is far shorter (polls, backoff), so only a hang gets here.
 const STALE_AFTER: Duration = Duration::from_secs(60);
-
-/// The probe listener's limits: the kubelet and Prometheus send one small
-/// request at a time, so anything slower or more numerous is not them.
-const PROBE_LIMITS: crate::config::HttpLimits = crate::config::HttpLimits {
-    header_read_timeout: Duration::from_secs(5),
-    request_timeout: Duration::from_secs(10),
-    max_connections: 64,
-};
 
 /// Shared between the processing loop (which ticks) and the HTTP server.
 #[derive(Default)]
@@ -57,86 +48,58 @@ pub struct Probe {
     pub service: Arc<UserService>,
 }
 
-/// Binds and serves until the process ends (it is a side task of the worker).
+impl Probes for Probe {
+    /// Alive while the processing loop ticks.
+    fn live(&self) -> ProbeAnswer {
+        #[derive(Serialize)]
+        struct Health {
+            success: bool,
+            status: &'static str,
+        }
+        let alive = self.heartbeat.alive();
+        ProbeAnswer::new(
+            alive,
+            &Health {
+                success: alive,
+                status: if alive { "alive" } else { "stalled" },
+            },
+        )
+    }
+
+    /// Ready with partitions assigned and the database reachable.
+    async fn ready(&self) -> ProbeAnswer {
+        #[derive(Serialize)]
+        struct Ready {
+            success: bool,
+            assigned: bool,
+            database: bool,
+        }
+        let assigned = self
+            .consumer
+            .upgrade()
+            .and_then(|c| c.assignment().ok())
+            .is_some_and(|a| a.count() > 0);
+        let database = self.service.check_ready().await.is_ok();
+        let ok = assigned && database;
+        ProbeAnswer::new(
+            ok,
+            &Ready {
+                success: ok,
+                assigned,
+                database,
+            },
+        )
+    }
+}
+
+/// Binds and serves the probes until the process ends (a side task of the
+/// worker), with the probe listener's limits.
 pub async fn serve(addr: SocketAddr, probe: Arc<Probe>) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let with = move || {
-        let probe = probe.clone();
-        warp::any().map(move || probe.clone())
-    };
-    let metrics = warp::path!("metrics").and(warp::get()).map(|| {
-        warp::reply::with_header(
-            crate::metrics::render(),
-            "content-type",
-            crate::metrics::CONTENT_TYPE,
-        )
-        .into_response()
-    });
-    let health = warp::path!("health")
-        .and(warp::get())
-        .and(with())
-        .map(|p: Arc<Probe>| {
-            let alive = p.heartbeat.alive();
-            let status = if alive {
-                StatusCode::OK
-            } else {
-                StatusCode::SERVICE_UNAVAILABLE
-            };
-            warp::reply::with_status(
-                warp::reply::json(
-                    &json!({"success": alive, "status": if alive { "alive" } else { "stalled" }}),
-                ),
-                status,
-            )
-            .into_response()
-        });
-    let ready =
-        warp::path!("ready")
-            .and(warp::get())
-            .and(with())
-            .then(|p: Arc<Probe>| async move {
-                let assigned = p
-                    .consumer
-                    .upgrade()
-                    .and_then(|c| c.assignment().ok())
-                    .is_some_and(|a| a.count() > 0);
-                let database = p.service.check_ready().await.is_ok();
-                let ok = assigned && database;
-                let status = if ok {
-                    StatusCode::OK
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
-                };
-                warp::reply::with_status(
-                    warp::reply::json(
-                        &json!({"success": ok, "assigned": assigned, "database": database}),
-                    ),
-                    status,
-                )
-                .into_response()
-            });
-    let routes = metrics
-        .or(health)
-        .unify()
-        .or(ready)
-        .unify()
-        .recover(|_| async {
-            Ok::<_, std::convert::Infallible>(
-                warp::reply::with_status(
-                    warp::reply::json(&json!({"success": false, "message": "Not found"})),
-                    StatusCode::NOT_FOUND,
-                )
-                .into_response(),
-            )
-        })
-        .unify()
-        .boxed();
-    // The API's server, for its header-read timeout and connection cap: the
-    // probes must keep answering when someone holds slow connections open.
-    tokio::spawn(crate::http::server::serve(
+    tokio::spawn(crate::http::ops::serve(
         listener,
-        routes,
+        probe,
         PROBE_LIMITS,
         std::future::pending(),
         Duration::ZERO,

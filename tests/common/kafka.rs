@@ -271,7 +271,7 @@ impl InProcessWorker {
         };
         let shutdown = CancellationToken::new();
         let token = shutdown.clone();
-        let task = tokio::spawn(async move { userlib::worker::run(&config, token).await });
+        let task = tokio::spawn(async move { userlib::startup::worker::run(&config, token).await });
         Self { shutdown, task }
     }
 

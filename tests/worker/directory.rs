@@ -131,7 +131,9 @@ async fn publish_directory_backfills_every_user_while_the_relay_runs() {
         kafka: topics.settings(),
         ..userlib::config::WorkerConfig::from_vars([]).unwrap()
     };
-    let published = userlib::worker::publish_directory(&config).await.unwrap();
+    let published = userlib::startup::worker::publish_directory(&config)
+        .await
+        .unwrap();
     assert_eq!(published, 2500);
     renamer.await.unwrap();
     let records = topics

@@ -1,61 +1,76 @@
-//! Operational routes: liveness, readiness, metrics, the API document.
+//! Operational routes: what liveness, readiness and metrics report for the
+//! API (`ApiProbes`; the endpoints are `http::ops`'s), the API document.
 
 use serde::Serialize;
-use warp::http::StatusCode;
 use warp::reply::Response;
 
 use super::Service;
+use crate::http::ops::{ProbeAnswer, Probes};
 use crate::http::render;
 use crate::service::ServiceError;
 
-pub async fn health() -> Response {
-    #[derive(Serialize)]
-    struct Health {
-        status: &'static str,
-        success: bool,
-    }
-    render::ok(&Health {
-        status: "healthy",
-        success: true,
-    })
-}
+/// What `/health`, `/ready` and `/metrics` report for `user-api`
+/// (`http::ops` declares the endpoints for both binaries).
+pub struct ApiProbes(pub Service);
 
-pub async fn ready(svc: Service) -> Response {
-    #[derive(Serialize)]
-    struct Ready<'a> {
-        success: bool,
-        status: &'a str,
-        #[serde(skip_serializing_if = "Option::is_none")]
-        message: Option<&'a str>,
+impl Probes for ApiProbes {
+    /// Alive while it answers: liveness never touches the database.
+    fn live(&self) -> ProbeAnswer {
+        #[derive(Serialize)]
+        struct Health {
+            status: &'static str,
+            success: bool,
+        }
+        ProbeAnswer::new(
+            true,
+            &Health {
+                status: "healthy",
+                success: true,
+            },
+        )
     }
-    match svc.check_ready().await {
-        Ok(()) => render::ok(&Ready {
-            success: true,
-            status: "ready",
-            message: None,
-        }),
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            let message = match e {
-                ServiceError::SchemaBehind { .. } => "Database schema is older than this release",
-                _ => "Database unavailable",
-            };
-            render::json(
-                StatusCode::SERVICE_UNAVAILABLE,
+
+    async fn ready(&self) -> ProbeAnswer {
+        #[derive(Serialize)]
+        struct Ready<'a> {
+            success: bool,
+            status: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            message: Option<&'a str>,
+        }
+        match self.0.check_ready().await {
+            Ok(()) => ProbeAnswer::new(
+                true,
                 &Ready {
-                    success: false,
-                    status: "unavailable",
-                    message: Some(message),
+                    success: true,
+                    status: "ready",
+                    message: None,
                 },
-            )
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "not ready");
+                let message = match e {
+                    ServiceError::SchemaBehind { .. } => {
+                        "Database schema is older than this release"
+                    }
+                    _ => "Database unavailable",
+                };
+                ProbeAnswer::new(
+                    false,
+                    &Ready {
+                        success: false,
+                        status: "unavailable",
+                        message: Some(message),
+                    },
+                )
+            }
         }
     }
-}
 
-/// Prometheus text format; the pool gauges are read at scrape time.
-pub async fn metrics(svc: Service) -> Response {
-    svc.pool_gauges().record();
-    render::with_type(crate::metrics::render(), crate::metrics::CONTENT_TYPE)
+    /// The pool gauges are read at scrape time.
+    fn before_scrape(&self) {
+        self.0.pool_gauges().record();
+    }
 }
 
 /// The OpenAPI 3 document, kept next to the routes (`openapi.json`).

@@ -1,6 +1,7 @@
-//! Building and running `user-api`: bind, wire the layers together, serve until a
-//! shutdown signal, drain. Shared by the binary and the integration tests, which
-//! run the very same app in-process on a random port.
+//! Wiring `user-api`: bind, build the layers (pool, repository, payments,
+//! service, authenticator), serve until a shutdown signal, drain. Shared by
+//! the binary and the integration tests, which run the very same app
+//! in-process on a random port.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -9,28 +10,13 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::auth::{AuthSetupError, Authenticator};
+use super::StartupError;
+use crate::auth::Authenticator;
 use crate::config::ApiConfig;
-use crate::db::{self, DbError, Repository};
+use crate::db::{self, Repository};
 use crate::http::WebhookSecrets;
 use crate::payments::{self, PaymentsGateway};
 use crate::service::UserService;
-
-#[derive(Debug, thiserror::Error)]
-pub enum StartupError {
-    #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("migrations failed: {0}")]
-    Migrate(#[from] DbError),
-    #[error("payments: {0}")]
-    Payments(#[from] payments::PaymentsError),
-    #[error("authentication: {0}")]
-    Auth(#[from] AuthSetupError),
-}
 
 /// A bound, ready-to-run API.
 pub struct Api {
@@ -119,11 +105,11 @@ impl Api {
         };
         let stop = tokio_util::sync::CancellationToken::new();
         let internal = self.internal.map(|listener| {
-            let app = crate::http::internal_app(self.service.clone());
+            let probes = Arc::new(crate::http::ApiProbes(self.service.clone()));
             let stop = stop.clone();
-            tokio::spawn(crate::http::server::serve(
+            tokio::spawn(crate::http::ops::serve(
                 listener,
-                app,
+                probes,
                 self.limits,
                 stop.cancelled_owned(),
                 self.shutdown_timeout,
