@@ -1,13 +1,10 @@
-//! `AUTH_MODE`, `CLERK_*`, `SERVICE_TOKENS` and the webhook secrets: who may
-//! call `user-api` (read by `auth`, `http`).
+//! `AUTH_MODE`, `CLERK_*` and `SERVICE_TOKENS`: who may call `user-api`
+//! (read by `auth`).
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 
 use super::http::origin;
 use super::{ConfigError, invalid, list, refuse_placeholder};
@@ -24,8 +21,6 @@ pub(super) struct RawAuth {
     clerk_jwks_min_refresh_secs: Option<u64>,
     clerk_email_claim: Option<String>,
     service_tokens: Option<SecretString>,
-    clerk_webhook_secret: Option<SecretString>,
-    stripe_webhook_secret: Option<SecretString>,
     auth_token_cache_size: Option<usize>,
 }
 
@@ -61,15 +56,13 @@ pub struct ClerkSettings {
     pub token_cache_size: usize,
 }
 
-/// Who may call the API, and the secrets of the signed webhooks.
+/// Who may call the API (the signed webhooks' secrets are `config::webhooks`').
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
     /// `None` is `AUTH_MODE=none`: every caller is trusted (development only).
     pub clerk: Option<ClerkSettings>,
     /// Bearer tokens of backend callers (saga orchestrators).
     pub service_tokens: Vec<SecretString>,
-    pub clerk_webhook_secret: Option<SecretString>,
-    pub stripe_webhook_secret: Option<SecretString>,
 }
 
 impl AuthSettings {
@@ -154,42 +147,9 @@ impl AuthSettings {
                 ));
             }
         }
-        let secret = |s: Option<SecretString>| s.filter(|v| !v.expose_secret().trim().is_empty());
-        let clerk_webhook_secret = secret(raw.clerk_webhook_secret);
-        if let Some(s) = &clerk_webhook_secret {
-            refuse_placeholder("CLERK_WEBHOOK_SECRET", s)?;
-            // Svix signs with the base64 part's bytes: a secret that does not
-            // decode would reject every delivery, silently, for ever.
-            let key = s
-                .expose_secret()
-                .strip_prefix("whsec_")
-                .map(|b| STANDARD.decode(b));
-            if !matches!(key, Some(Ok(bytes)) if bytes.len() >= 16) {
-                return Err(ConfigError::new(
-                    "CLERK_WEBHOOK_SECRET must be whsec_ followed by base64 (Clerk's signing secret)",
-                ));
-            }
-        }
-        let stripe_webhook_secret = secret(raw.stripe_webhook_secret);
-        if let Some(s) = &stripe_webhook_secret {
-            refuse_placeholder("STRIPE_WEBHOOK_SECRET", s)?;
-            // Stripe's endpoint secrets all start so; anything else is a
-            // secret copied from the wrong place and would refuse every event.
-            if s.expose_secret()
-                .strip_prefix("whsec_")
-                .is_none_or(|rest| rest.len() < 8)
-            {
-                return Err(ConfigError::new(
-                    "STRIPE_WEBHOOK_SECRET must be the endpoint's signing secret, whsec_… \
-                     (Stripe dashboard → Webhooks → the endpoint → Signing secret)",
-                ));
-            }
-        }
         Ok(Self {
             clerk,
             service_tokens,
-            clerk_webhook_secret,
-            stripe_webhook_secret,
         })
     }
 }

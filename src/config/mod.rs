@@ -11,6 +11,7 @@ mod http;
 mod kafka;
 mod payments;
 mod telemetry;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -24,6 +25,7 @@ pub use kafka::{KafkaClient, KafkaSettings};
 pub use payments::PaymentsSettings;
 pub use secrecy::{ExposeSecret, SecretString};
 pub use telemetry::{LogFormat, TelemetrySettings};
+pub use webhooks::WebhookSettings;
 
 /// A configuration value that cannot be used. Its text is the whole diagnosis.
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +139,7 @@ pub struct ApiConfig {
     pub telemetry: TelemetrySettings,
     pub payments: PaymentsSettings,
     pub auth: AuthSettings,
+    pub webhooks: WebhookSettings,
 }
 
 impl FromEnv for ApiConfig {
@@ -158,6 +161,7 @@ impl FromEnv for ApiConfig {
             telemetry: TelemetrySettings::check(read(vars)?)?,
             payments: PaymentsSettings::check(read(vars)?)?,
             auth: AuthSettings::check(read(vars)?)?,
+            webhooks: WebhookSettings::check(read(vars)?)?,
         };
         // Without authentication anyone who reaches the port is a service:
         // that must be a deliberate, local choice, never a default that

@@ -71,8 +71,8 @@ impl Api {
             service: Arc::new(UserService::new(repo, payments)),
             authenticator,
             webhooks: WebhookSecrets {
-                clerk: config.auth.clerk_webhook_secret.clone(),
-                stripe: config.auth.stripe_webhook_secret.clone(),
+                clerk: config.webhooks.clerk_secret.clone(),
+                stripe: config.webhooks.stripe_secret.clone(),
             },
             cors_origins: config.http.cors_allowed_origins.clone(),
             shutdown_timeout: config.shutdown_timeout,
