@@ -5,7 +5,7 @@
 #   none     AUTH_MODE=none
 #   service  a service token (SERVICE_TOKENS) on every request
 #   clerk    a real RS256 Clerk session token per user (minted from a local
-#            JWKS by examples/mint_tokens.rs), each user reading their own
+#            JWKS by bench/programs/mint_tokens.rs), each user reading their own
 #            profile; clerk-nocache is the same with AUTH_TOKEN_CACHE_SIZE=0
 #
 #   bash bench/read_path.sh                     # 64 connections, 15 s per run
