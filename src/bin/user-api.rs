@@ -121,10 +121,10 @@ async fn import_legacy(config: MigrateConfig, options: ImportOptions) -> anyhow:
         db::migrate(&config.database)
             .await
             .context("migrating this service's database failed")?;
-        Some(db::Repository::new(
-            db::build_pool(&config.database),
-            &config.database,
-        ))
+        Some(
+            db::Repository::connect(&config.database)
+                .context("connecting to this service's database")?,
+        )
     };
     let summary = legacy::import(&options, target.as_ref())
         .await

@@ -4,8 +4,6 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
-use postgres_openssl::MakeTlsConnector;
 use serde::Deserialize;
 
 use super::{ConfigError, invalid};
@@ -42,16 +40,6 @@ impl Default for RawDatabase {
             database_pooler: "none".into(),
             migration_database_url: None,
         }
-    }
-}
-
-/// The TLS connector, built once (it reads the CA file).
-#[derive(Clone)]
-struct Connector(postgres_openssl::MakeTlsConnector);
-
-impl std::fmt::Debug for Connector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Connector")
     }
 }
 
@@ -173,7 +161,6 @@ pub struct DatabaseSettings {
     pg: tokio_postgres::Config,
     /// How connections are secured (`sslmode`, `sslrootcert`).
     pub tls: PgTls,
-    connector: Connector,
     /// Connections in the pool (per process).
     pub pool_size: usize,
     /// Deadline of one repository operation, including the wait for a connection.
@@ -254,11 +241,10 @@ impl DatabaseSettings {
         }
         let connect_timeout = Duration::from_millis(raw.database_connect_timeout_ms);
         pg.connect_timeout(connect_timeout);
-        let connector = Connector(connector(&tls)?);
+        check_root_cert(&tls)?;
         Ok(Self {
             pg,
             tls,
-            connector,
             pool_size: raw.database_pool_size,
             timeout: Duration::from_millis(raw.database_timeout_ms),
             connect_timeout,
@@ -275,7 +261,8 @@ impl DatabaseSettings {
 
     /// Everything needed to open a connection (the connect timeout and
     /// `sslmode` included), for the pool, the shared read clients and
-    /// migrations alike; use it with [`DatabaseSettings::tls_connector`].
+    /// migrations alike; the TLS connector for [`DatabaseSettings::tls`] is
+    /// `db::tls_connector`'s.
     pub fn pg_config(&self) -> tokio_postgres::Config {
         self.pg.clone()
     }
@@ -285,59 +272,24 @@ impl DatabaseSettings {
     pub fn for_migrations(&self) -> &DatabaseSettings {
         self.migration.as_deref().unwrap_or(self)
     }
-
-    /// The TLS connector `sslmode`/`sslrootcert` ask for.
-    pub fn tls_connector(&self) -> postgres_openssl::MakeTlsConnector {
-        self.connector.0.clone()
-    }
 }
 
-/// TLS to PostgreSQL, as libpq's `sslmode` and `sslrootcert` describe it, for
-/// every connection we open (the pool, the shared read clients, migrations,
-/// the legacy import).
-///
-/// OpenSSL through `postgres-openssl` (tokio-postgres's own companion crate):
-/// OpenSSL is linked already for librdkafka's TLS, so this adds no second TLS
-/// stack, and its verification is what libpq itself uses.
-///
-/// | `sslmode` | encrypted | server certificate checked | host name checked |
-/// |---|---|---|---|
-/// | `disable` | no | – | – |
-/// | `prefer` (default) | if the server offers it | no | no |
-/// | `require` | yes | only with `sslrootcert` (as libpq) | no |
-/// | `verify-ca` | yes | yes | no |
-/// | `verify-full` | yes | yes | yes |
-///
-/// Without `sslrootcert` the system's CA store is used.
-///
-/// The connector for `tls`; tokio-postgres's own `sslmode` (set from the
-/// same URL) decides whether it is used. Built once, at start-up, so a bad
-/// CA file stops start-up with a line naming it.
-fn connector(tls: &PgTls) -> Result<MakeTlsConnector, ConfigError> {
-    let failed = |what: &str| {
-        let what = what.to_owned();
-        move |e: openssl::error::ErrorStack| ConfigError::new(format!("DATABASE_URL {what}: {e}"))
+/// A `sslrootcert` that cannot be read or holds no PEM certificate stops
+/// start-up here, with a line naming it, rather than at the first connection.
+fn check_root_cert(tls: &PgTls) -> Result<(), ConfigError> {
+    let Some(ca) = &tls.root_cert else {
+        return Ok(());
     };
-    let mut builder = SslConnector::builder(SslMethod::tls()).map_err(failed("TLS set-up"))?;
-    if let Some(ca) = &tls.root_cert {
-        builder
-            .set_ca_file(ca)
-            .map_err(failed("sslrootcert is not a PEM CA file"))?;
-    }
-    let check_certificate = match tls.mode {
-        TlsMode::Disable | TlsMode::Prefer => false,
-        TlsMode::Require => tls.root_cert.is_some(),
-        TlsMode::VerifyCa | TlsMode::VerifyFull => true,
+    let refused = |why: String| {
+        ConfigError::new(format!(
+            "DATABASE_URL sslrootcert {} is not a PEM CA file: {why}",
+            ca.display()
+        ))
     };
-    if !check_certificate {
-        builder.set_verify(SslVerifyMode::NONE);
+    let pem = std::fs::read(ca).map_err(|e| refused(e.to_string()))?;
+    match openssl::x509::X509::stack_from_pem(&pem) {
+        Ok(certs) if !certs.is_empty() => Ok(()),
+        Ok(_) => Err(refused("no certificate in it".into())),
+        Err(e) => Err(refused(e.to_string())),
     }
-    let mut connector = MakeTlsConnector::new(builder.build());
-    if tls.mode != TlsMode::VerifyFull {
-        connector.set_callback(|config, _host| {
-            config.set_verify_hostname(false);
-            Ok(())
-        });
-    }
-    Ok(connector)
 }

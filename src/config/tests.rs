@@ -369,3 +369,25 @@ fn unsafe_settings_stop_start_up_with_one_line() {
         "the explicit override (a container published on loopback)"
     );
 }
+
+#[test]
+fn a_sslrootcert_that_is_not_a_pem_ca_file_stops_start_up_naming_it() {
+    let path = std::env::temp_dir().join(format!("not-a-ca-{}.pem", std::process::id()));
+    std::fs::write(&path, "not a certificate").unwrap();
+    let url = format!(
+        "postgres://u@localhost/db?sslmode=verify-full&sslrootcert={}",
+        path.display()
+    );
+    let err = DatabaseSettings::new(&url).unwrap_err().to_string();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        err.contains("sslrootcert") && err.contains("not a PEM CA file"),
+        "{err}"
+    );
+    let missing = DatabaseSettings::new(
+        "postgres://u@localhost/db?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(missing.contains("/nonexistent/ca.pem"), "{missing}");
+}

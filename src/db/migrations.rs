@@ -18,7 +18,7 @@ const MIGRATION_LOCK_KEY: i64 = 0x0075_7365_726c_6962;
 pub async fn migrate(settings: &DatabaseSettings) -> Result<usize, DbError> {
     let settings = settings.for_migrations();
     let pg = settings.pg_config();
-    let (mut client, connection) = pg.connect(settings.tls_connector()).await?;
+    let (mut client, connection) = pg.connect(super::tls_connector(settings)?).await?;
     let conn_task = tokio::spawn(connection);
 
     let legacy: bool = client

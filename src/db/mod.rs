@@ -12,15 +12,16 @@ mod read_batch;
 mod repository;
 mod shared;
 mod sql;
+mod tls;
 
 pub use import::Imported;
 
 pub use migrations::{latest_version, migrate};
-pub use pool::build_pool;
 pub use repository::{
     CardRemoval, ClaimedKey, EnqueuedPage, RelayTurn, Repository, StripeIds, StripeObject,
     Upserted, UserIdStream,
 };
+pub use tls::tls_connector;
 
 /// Which unique rule a write broke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,10 @@ pub enum DbError {
          `user-api import-legacy --from <this database's URL>` (docs/cut-over.md)"
     )]
     LegacySchema,
+    /// The TLS connector could not be built (the CA file changed since
+    /// start-up's check, or OpenSSL failed).
+    #[error("TLS to PostgreSQL cannot be set up (sslrootcert?): {0}")]
+    TlsSetup(String),
     /// Anything else: a bug or a schema mismatch. Logged, never shown to clients.
     #[error("database error: {0}")]
     Internal(#[source] Cause),

@@ -4,18 +4,20 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
+use postgres_openssl::MakeTlsConnector;
+
 use crate::config::DatabaseSettings;
 
 /// Builds the pool without connecting: connections are opened on first use, so a
 /// service can start (and report "not ready") while PostgreSQL is still down.
-pub fn build_pool(settings: &DatabaseSettings) -> Pool {
+pub(super) fn build_pool(settings: &DatabaseSettings, tls: MakeTlsConnector) -> Pool {
     let pg = settings.pg_config();
     // Fast recycling only checks that the connection task is alive: a broken
     // connection (server restart, cut network) ends that task, so it is replaced
     // on the next checkout without a test query on every request.
     let manager = Manager::from_config(
         pg,
-        settings.tls_connector(),
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

@@ -129,6 +129,7 @@ fn same_error(e: &DbError) -> DbError {
         DbError::Unavailable(_) => DbError::Unavailable(cause()),
         DbError::Conflict(c) => DbError::Conflict(*c),
         DbError::LegacySchema => DbError::LegacySchema,
+        DbError::TlsSetup(why) => DbError::TlsSetup(why.clone()),
         DbError::Internal(_) => DbError::Internal(cause()),
     }
 }

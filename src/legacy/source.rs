@@ -41,9 +41,10 @@ impl LegacyDb {
     /// `url` as libpq reads it, `sslmode`/`sslrootcert` included.
     pub async fn connect(url: &str) -> Result<Self, ImportError> {
         let settings = DatabaseSettings::new(url).map_err(ImportError::LegacyUrl)?;
+        let tls = crate::db::tls_connector(&settings).map_err(ImportError::Target)?;
         let (client, connection) = settings
             .pg_config()
-            .connect(settings.tls_connector())
+            .connect(tls)
             .await
             .map_err(ImportError::Legacy)?;
         let connection = tokio::spawn(async move {

@@ -64,7 +64,7 @@ impl From<DbError> for ServiceError {
             DbError::Conflict(Conflict::Username) => ServiceError::UsernameTaken,
             DbError::Conflict(Conflict::ClerkUserId) => ServiceError::UserExists,
             DbError::Internal(cause) => ServiceError::Internal(cause),
-            e @ DbError::LegacySchema => ServiceError::Internal(e.into()),
+            e @ (DbError::LegacySchema | DbError::TlsSetup(_)) => ServiceError::Internal(e.into()),
         }
     }
 }

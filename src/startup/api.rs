@@ -50,8 +50,7 @@ impl Api {
         // Install the metrics recorder before anything records.
         crate::metrics::handle();
         let authenticator = Authenticator::new(&config.auth)?;
-        let pool = db::build_pool(&config.database);
-        let repo = Repository::new(pool, &config.database);
+        let repo = Repository::connect(&config.database).map_err(StartupError::Database)?;
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .map_err(|source| StartupError::Bind {

@@ -24,6 +24,8 @@ pub enum StartupError {
     },
     #[error("migrations failed: {0}")]
     Migrate(#[from] DbError),
+    #[error("database: {0}")]
+    Database(DbError),
     #[error("payments: {0}")]
     Payments(#[from] payments::PaymentsError),
     #[error("authentication: {0}")]

@@ -8,22 +8,22 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{KafkaSettings, WorkerConfig};
-use crate::db::{self, Repository};
+use crate::db::Repository;
 use crate::payments::NotConfigured;
 use crate::service::UserService;
 use crate::worker::{self, Worker, WorkerError};
 
-fn service(config: &WorkerConfig) -> Arc<UserService> {
-    let pool = db::build_pool(&config.database);
-    let repo = Repository::new(pool, &config.database);
-    Arc::new(UserService::new(repo, Arc::new(NotConfigured)))
+fn service(config: &WorkerConfig) -> Result<Arc<UserService>, WorkerError> {
+    let repo =
+        Repository::connect(&config.database).map_err(|e| WorkerError::Database(e.to_string()))?;
+    Ok(Arc::new(UserService::new(repo, Arc::new(NotConfigured))))
 }
 
 /// Builds the worker from its configuration and runs it until `shutdown`.
 pub async fn run(config: &WorkerConfig, shutdown: CancellationToken) -> Result<(), WorkerError> {
     // Install the metrics recorder before anything records.
     crate::metrics::handle();
-    let service = service(config);
+    let service = service(config)?;
     let commands = Worker::new(&config.kafka, service.clone())?;
     let probes = worker::serve_probes(config.http_addr, Arc::new(commands.probe()))
         .await
@@ -48,7 +48,7 @@ pub async fn run(config: &WorkerConfig, shutdown: CancellationToken) -> Result<(
 /// view on the directory topic once (a new topic, or a consumer starting
 /// from scratch); safe while the service runs. Returns how many.
 pub async fn publish_directory(config: &WorkerConfig) -> Result<usize, WorkerError> {
-    let service = service(config);
+    let service = service(config)?;
     let producer = worker::directory_producer(&config.kafka)?;
     worker::backfill_directory(&service, &producer, &config.kafka.directory_topic)
         .await

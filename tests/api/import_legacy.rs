@@ -13,7 +13,7 @@ use crate::common::{TestApp, TestDb};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Value, json};
 use userlib::config::DatabaseSettings;
-use userlib::db::{Repository, build_pool};
+use userlib::db::Repository;
 use userlib::legacy::{ImportOptions, Summary, import};
 
 const BIN: &str = env!("CARGO_BIN_EXE_user-api");
@@ -131,7 +131,7 @@ fn report_path(tag: &str) -> PathBuf {
 async fn run(legacy: &TestDb, target: Option<&TestDb>, report: &Path) -> Summary {
     let repo = target.map(|t| {
         let settings = DatabaseSettings::new(&t.url()).unwrap();
-        Repository::new(build_pool(&settings), &settings)
+        Repository::connect(&settings).unwrap()
     });
     import(
         &ImportOptions {

@@ -5,7 +5,7 @@
 
 use crate::common::private_pg::{PrivateCluster, TestCerts};
 use userlib::config::DatabaseSettings;
-use userlib::db::{self, Repository, build_pool};
+use userlib::db::{self, Repository};
 use userlib::domain::{ClerkUserId, Rating, RatingKind};
 
 /// Connects with `url` and says whether the session is encrypted.
@@ -13,7 +13,7 @@ async fn connect(url: &str) -> Result<bool, String> {
     let settings = DatabaseSettings::new(url).map_err(|e| e.to_string())?;
     let (client, connection) = settings
         .pg_config()
-        .connect(settings.tls_connector())
+        .connect(db::tls_connector(&settings).unwrap())
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(connection);
@@ -103,10 +103,10 @@ async fn sslmode_and_sslrootcert_work_as_libpq_s_against_a_tls_only_server() {
     ))
     .unwrap();
     assert!(db::migrate(&settings).await.unwrap() > 0);
-    let repo = Repository::new(build_pool(&settings), &settings);
+    let repo = Repository::connect(&settings).unwrap();
     let client = settings
         .pg_config()
-        .connect(settings.tls_connector())
+        .connect(db::tls_connector(&settings).unwrap())
         .await
         .unwrap();
     tokio::spawn(client.1);

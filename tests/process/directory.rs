@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use userlib::config::DatabaseSettings;
-use userlib::db::{Repository, build_pool};
+use userlib::db::Repository;
 use userlib::legacy::{ImportOptions, import};
 
 use crate::common::clerk::{self, SERVICE_TOKEN, svix_signature};
@@ -176,7 +176,7 @@ async fn a_consumer_materialises_exactly_the_public_views_while_the_relay_is_kil
                     .collect();
                 let legacy = legacy_with(&ids).await;
                 let settings = DatabaseSettings::new(&app.db.url()).unwrap();
-                let repo = Repository::new(build_pool(&settings), &settings);
+                let repo = Repository::connect(&settings).unwrap();
                 let report = std::env::temp_dir().join(format!("dir-import-{seed}-{step}.jsonl"));
                 import(
                     &ImportOptions {

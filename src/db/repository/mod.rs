@@ -109,14 +109,26 @@ pub struct Repository {
 }
 
 impl Repository {
-    /// Each operation is bounded by the settings' timeout, from waiting for a
-    /// connection to the last row.
-    pub fn new(pool: Pool, settings: &DatabaseSettings) -> Self {
+    /// The repository over a new pool for `settings` (no connection is
+    /// opened yet: a service starts, and reports "not ready", while
+    /// PostgreSQL is down). Each operation is bounded by the settings'
+    /// timeout, from waiting for a connection to the last row.
+    pub fn connect(settings: &DatabaseSettings) -> Result<Self, DbError> {
+        let tls = super::tls_connector(settings)?;
+        let pool = super::pool::build_pool(settings, tls.clone());
+        Ok(Self::new(pool, settings, tls))
+    }
+
+    fn new(
+        pool: Pool,
+        settings: &DatabaseSettings,
+        tls: postgres_openssl::MakeTlsConnector,
+    ) -> Self {
         let pg = settings.pg_config();
         let writes = Arc::new(batched::Writes::new(&pool, settings));
         let user_reads = Arc::new(SharedReads::new(
             pg,
-            settings.tls_connector(),
+            tls,
             settings.pooler,
             SELECT_USERS,
             settings.shared_read_clients,
