@@ -3,6 +3,15 @@
 //! Every route is served at the root (as the seed lists them) and under `/api`
 //! (the frontend's and orchestrators' base URL). `GET /user/list-users` comes
 //! before `GET /user/{id}` so that it wins.
+//!
+//! Adding an endpoint (docs/architecture.md, "Adding an endpoint"):
+//! 1. its handler, a plain async function, in `handlers/<resource>.rs`, with
+//!    its request parsed in `requests.rs` and its answer in `responses.rs`;
+//! 2. its filter below, and its arm in the `or` chain;
+//! 3. its line in `route_table.rs` (metrics labels, 405's `Allow`);
+//! 4. its entry in `openapi.json` — `tests/api/operability.rs` fails until
+//!    the document, the table and the router agree;
+//! 5. the use case it calls in `service/`, and its test in `tests/api/`.
 
 use std::convert::Infallible;
 
