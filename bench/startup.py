@@ -48,7 +48,8 @@ def main(api, worker, url, runs):
                                             "LISTEN_ADDR": f"127.0.0.1:{port}", "RUST_LOG": "warn"}, port))
         topic = f"st_{uuid.uuid4().hex}"
         kafka = {"KAFKA_USER_COMMANDS_TOPIC": f"{topic}_cmd", "KAFKA_USER_EVENTS_TOPIC": f"{topic}_evt",
-                 "KAFKA_DLQ_TOPIC": f"{topic}_dlq", "KAFKA_USER_SERVICE_GROUP_ID": f"{topic}_grp", "RUST_LOG": "warn"}
+                 "KAFKA_DLQ_TOPIC": f"{topic}_dlq", "KAFKA_USER_DIRECTORY_TOPIC": f"{topic}_dir",
+                 "KAFKA_USER_SERVICE_GROUP_ID": f"{topic}_grp", "RUST_LOG": "warn"}
         subprocess.run([worker, "create-topics", "6"], env={**os.environ, **kafka}, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         port = free_port()

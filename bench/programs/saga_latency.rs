@@ -106,7 +106,7 @@ async fn main() -> anyhow::Result<()> {
     let (rate, seconds, users): (u64, u64, usize) =
         (rest[0].parse()?, rest[1].parse()?, rest[2].parse()?);
     let bootstrap = common::bootstrap();
-    let (commands, events, dlq, id) = common::fresh_topics("l").await?;
+    let (commands, events, dlq, directory, id) = common::fresh_topics("l").await?;
 
     // The service under test.
     let mut child = None;
@@ -117,6 +117,7 @@ async fn main() -> anyhow::Result<()> {
                 .env("KAFKA_USER_COMMANDS_TOPIC", &commands)
                 .env("KAFKA_USER_EVENTS_TOPIC", &events)
                 .env("KAFKA_DLQ_TOPIC", &dlq)
+                .env("KAFKA_USER_DIRECTORY_TOPIC", &directory)
                 .env("KAFKA_USER_SERVICE_GROUP_ID", format!("lgrp_{id}"))
                 .env("KAFKA_PROPERTIES", worker_properties())
                 .env("DATABASE_URL", &args[3])

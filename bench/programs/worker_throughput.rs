@@ -20,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
     let n: usize = args[3].parse()?;
     let users: usize = args[4].parse()?;
     let bootstrap = common::bootstrap();
-    let (commands, events, dlq, id) = common::fresh_topics("b").await?;
+    let (commands, events, dlq, directory, id) = common::fresh_topics("b").await?;
 
     // The backlog: every 10th command asks for a user that does not exist.
     let producer: FutureProducer = ClientConfig::new()
@@ -80,6 +80,7 @@ async fn main() -> anyhow::Result<()> {
         .env("KAFKA_USER_COMMANDS_TOPIC", &commands)
         .env("KAFKA_USER_EVENTS_TOPIC", &events)
         .env("KAFKA_DLQ_TOPIC", &dlq)
+        .env("KAFKA_USER_DIRECTORY_TOPIC", &directory)
         .env("KAFKA_USER_SERVICE_GROUP_ID", format!("bgrp_{id}"))
         .env("DATABASE_URL", database_url)
         .env("RUST_LOG", "warn")
