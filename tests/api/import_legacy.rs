@@ -145,19 +145,6 @@ async fn run(legacy: &TestDb, target: Option<&TestDb>, report: &Path) -> Summary
     .expect("import runs")
 }
 
-/// Events in the user directory's outbox (sql/V5): nothing relays them here.
-async fn directory_events(app: &TestApp) -> u64 {
-    let n: i64 = app
-        .db
-        .client()
-        .await
-        .query_one("SELECT count(*) FROM user_directory_outbox", &[])
-        .await
-        .unwrap()
-        .get(0);
-    n as u64
-}
-
 /// (read, inserted, updated, unchanged, skipped)
 fn counts(s: &Summary) -> (u64, u64, u64, u64, u64) {
     (s.read, s.inserted, s.updated, s.unchanged, s.skipped)
@@ -289,7 +276,7 @@ async fn the_flask_users_arrive_cleaned_reported_and_a_rerun_brings_exactly_the_
     );
     assert_eq!(app.count_users().await as u64, total - 3);
     assert_eq!(
-        directory_events(&app).await,
+        app.db.directory_outbox_len().await,
         total - 3,
         "every imported user is in the directory's outbox, once"
     );
@@ -372,7 +359,7 @@ async fn the_flask_users_arrive_cleaned_reported_and_a_rerun_brings_exactly_the_
     assert_eq!(findings(&second), want);
     assert_eq!(user("user_clean00010").await["firstName"], "Renamed");
     assert_eq!(
-        directory_events(&app).await,
+        app.db.directory_outbox_len().await,
         total - 3 + 2 + 4,
         "a re-run enqueues the two new users and the four renamed, not the card change"
     );

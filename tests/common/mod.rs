@@ -137,6 +137,18 @@ impl TestDb {
         self.client().await.batch_execute(sql).await.unwrap();
     }
 
+    /// Events in the user directory's outbox (sql/V5) not yet relayed.
+    pub async fn directory_outbox_len(&self) -> u64 {
+        let n: i64 = self
+            .client()
+            .await
+            .query_one("SELECT count(*) FROM user_directory_outbox", &[])
+            .await
+            .unwrap()
+            .get(0);
+        n as u64
+    }
+
     /// A direct client for arranging and asserting rows.
     pub async fn client(&self) -> tokio_postgres::Client {
         let (client, conn) = tokio_postgres::connect(&self.url(), tokio_postgres::NoTls)

@@ -85,15 +85,6 @@ async fn legacy_with(ids: &[String]) -> TestDb {
     legacy
 }
 
-async fn outbox_len(db: &TestDb) -> i64 {
-    db.client()
-        .await
-        .query_one("SELECT count(*) FROM user_directory_outbox", &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_materialises_exactly_the_public_views_while_the_relay_is_killed() {
     let Some(python) = crate::common::real_client("KAFKA_PYTHON", &[]) else {
@@ -205,7 +196,7 @@ async fn a_consumer_materialises_exactly_the_public_views_while_the_relay_is_kil
     );
 
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while outbox_len(&app.db).await > 0 {
+    while app.db.directory_outbox_len().await > 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "the relay empties the outbox"

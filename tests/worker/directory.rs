@@ -14,15 +14,6 @@ fn version(r: &Record) -> i64 {
     r.headers["version"].parse().expect("a version header")
 }
 
-async fn pending(db: &TestDb) -> i64 {
-    db.client()
-        .await
-        .query_one("SELECT count(*) FROM user_directory_outbox", &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_changes_reach_the_topic_in_order_and_deletions_as_tombstones() {
     let db = TestDb::create_migrated().await;
@@ -85,7 +76,7 @@ async fn committed_changes_reach_the_topic_in_order_and_deletions_as_tombstones(
     assert_eq!(a[0].partition, a[1].partition);
 
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while pending(&db).await > 0 {
+    while db.directory_outbox_len().await > 0 {
         assert!(std::time::Instant::now() < deadline, "the outbox empties");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -154,6 +145,6 @@ async fn publish_directory_backfills_every_user_while_the_relay_runs() {
     assert_eq!(last.len(), 2500, "every user");
     assert_eq!(last["user_02500"].1, "Renamed", "the latest state wins");
     assert_eq!(last["user_00001"].1, "N1");
-    assert_eq!(pending(&db).await, 0);
+    assert_eq!(db.directory_outbox_len().await, 0);
     worker.stop().await;
 }
