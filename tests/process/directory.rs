@@ -32,9 +32,10 @@ impl Lcg {
     }
 }
 
-async fn as_service(app: &TestApp, method: reqwest::Method, path: &str, body: &Value) -> u16 {
+/// A profile sync with a service token; its status.
+async fn sync(app: &TestApp, body: &Value) -> u16 {
     app.http
-        .request(method, app.url(path))
+        .post(app.url("/user/sync-from-frontend"))
         .bearer_auth(SERVICE_TOKEN)
         .json(body)
         .send()
@@ -118,26 +119,14 @@ async fn a_consumer_materialises_exactly_the_public_views_while_the_relay_is_kil
                 let body = json!({"clerk_user_id": id, "email": format!("{id}@example.com"),
                                   "first_name": format!("F{}", rng.below(1000)),
                                   "last_name": "L", "username": format!("{id}_u")});
-                let status = as_service(
-                    &app,
-                    reqwest::Method::POST,
-                    "/user/sync-from-frontend",
-                    &body,
-                )
-                .await;
+                let status = sync(&app, &body).await;
                 // 410 once Clerk deleted the user: never created again.
                 assert!(matches!(status, 200 | 410), "sync: {status}");
             }
             4..=6 => {
                 let body =
                     json!({"clerk_user_id": id, "first_name": format!("R{}", rng.below(1000))});
-                let status = as_service(
-                    &app,
-                    reqwest::Method::POST,
-                    "/user/sync-from-frontend",
-                    &body,
-                )
-                .await;
+                let status = sync(&app, &body).await;
                 assert!(matches!(status, 200 | 400 | 410), "rename: {status}");
             }
             7 => {
