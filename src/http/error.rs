@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::convert::Infallible;
 
 use serde::Serialize;
+use utoipa::{ToResponse, ToSchema};
 use warp::http::StatusCode;
 use warp::reject::{self, Rejection};
 use warp::reply::{Reply, Response};
@@ -174,12 +175,16 @@ pub enum ErrorKeys {
     MessageAndDescription,
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every failure: `{"success": false, "message": …}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody<'a> {
+    /// Always `false`.
     success: bool,
     message: &'a str,
-    /// The original `POST …/payment-methods` named the message `description`.
+    /// `POST …/payment-methods` only: the original named the message so.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false, value_type = String)]
     description: Option<&'a str>,
 }
 
@@ -256,3 +261,35 @@ pub async fn recover_with_description(rejection: Rejection) -> Result<Response, 
         None => Err(rejection),
     }
 }
+
+// ------------------------------------------------- the error answers, documented
+
+macro_rules! error_answer {
+    ($name:ident, $description:literal) => {
+        #[derive(ToResponse)]
+        #[response(description = $description)]
+        #[allow(dead_code)]
+        pub struct $name(ErrorBody<'static>);
+    };
+}
+
+error_answer!(
+    BadRequest,
+    "Invalid input (malformed JSON, invalid field, bad id)"
+);
+error_answer!(Unauthorized, "Missing or invalid credentials");
+error_answer!(Forbidden, "The caller may not do this");
+error_answer!(NotFound, "User not found");
+error_answer!(Conflict, "Email or username already in use");
+error_answer!(
+    Gone,
+    "User was deleted (Clerk's user.deleted): never created again"
+);
+error_answer!(TooLarge, "Body over 64 KiB");
+error_answer!(NotJson, "Body is not application/json");
+error_answer!(
+    Unavailable,
+    "Database unavailable (or payments not configured)"
+);
+error_answer!(ProviderUnavailable, "Payment provider unavailable");
+error_answer!(SlowBody, "The body did not arrive in time");

@@ -10,6 +10,7 @@ mod body;
 mod caller;
 mod error;
 mod handlers;
+mod openapi;
 pub mod ops;
 mod render;
 mod requests;

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use utoipa::ToSchema;
 use warp::Filter;
 use warp::filters::BoxedFilter;
 use warp::http::StatusCode;
@@ -49,8 +50,71 @@ pub enum WithMetrics {
     No,
 }
 
+/// What a probe answers: `success`, and what the binary adds (the API:
+/// `status`, and `message` when not ready; the worker: `status`, or
+/// `assigned` and `database`).
+#[derive(ToSchema)]
+#[allow(dead_code)] // a schema only: each binary renders its own
+pub(super) struct ProbeBody {
+    success: bool,
+    #[schema(required = false)]
+    status: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    summary = "Liveness (never touches the database)",
+    security(()),
+    responses(
+        (status = 200, description = "Alive", body = ProbeBody),
+        (status = 503, description = "Not alive (the worker's loop stopped ticking)", body = ProbeBody),
+    )
+)]
+pub(super) async fn health<P: Probes>(probes: Arc<P>) -> Response {
+    probes.live().into_response()
+}
+
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "operations",
+    summary = "Readiness: the database answers with this release's schema",
+    security(()),
+    responses(
+        (status = 200, description = "Ready", body = ProbeBody),
+        (status = 503, description = "Not ready", body = ProbeBody),
+    )
+)]
+pub(super) async fn ready<P: Probes>(probes: Arc<P>) -> Response {
+    probes.ready().await.into_response()
+}
+
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    summary = "Prometheus metrics",
+    security(()),
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"))
+)]
+pub(super) async fn metrics<P: Probes>(
+    probes: Arc<P>,
+    metrics: WithMetrics,
+) -> Result<Response, warp::Rejection> {
+    if metrics == WithMetrics::No {
+        return Err(warp::reject::not_found());
+    }
+    probes.before_scrape();
+    Ok(render::with_type(
+        crate::metrics::render(),
+        crate::metrics::CONTENT_TYPE,
+    ))
+}
+
 /// `/health`, `/ready` and (with [`WithMetrics::Yes`]) `/metrics`.
-pub fn filters<P: Probes>(probes: Arc<P>, metrics: WithMetrics) -> BoxedFilter<(Response,)> {
+pub fn filters<P: Probes>(probes: Arc<P>, with_metrics: WithMetrics) -> BoxedFilter<(Response,)> {
     let with = move || {
         let probes = probes.clone();
         warp::any().map(move || probes.clone())
@@ -58,24 +122,15 @@ pub fn filters<P: Probes>(probes: Arc<P>, metrics: WithMetrics) -> BoxedFilter<(
     let health = warp::path!("health")
         .and(warp::get())
         .and(with())
-        .map(|p: Arc<P>| p.live().into_response());
+        .then(health::<P>);
     let ready = warp::path!("ready")
         .and(warp::get())
         .and(with())
-        .then(|p: Arc<P>| async move { p.ready().await.into_response() });
+        .then(ready::<P>);
     let scrape = warp::path!("metrics")
         .and(warp::get())
         .and(with())
-        .and_then(move |p: Arc<P>| async move {
-            if metrics == WithMetrics::No {
-                return Err(warp::reject::not_found());
-            }
-            p.before_scrape();
-            Ok(render::with_type(
-                crate::metrics::render(),
-                crate::metrics::CONTENT_TYPE,
-            ))
-        });
+        .and_then(move |p: Arc<P>| metrics(p, with_metrics));
     health.or(ready).unify().or(scrape).unify().boxed()
 }
 

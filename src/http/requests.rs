@@ -3,6 +3,7 @@
 //! each body is parsed once, here, before a use case sees it.
 
 use serde::{Deserialize, Deserializer};
+use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::responses::CardDetail;
@@ -45,49 +46,76 @@ where
     T::deserialize(de).map(Some)
 }
 
-#[derive(Deserialize)]
+// Fields are `Option` so that a missing one is our own 400 naming it; the
+// schemas say what is required.
+
+/// `POST /user/temp`. Names default to `Temp`/`User`.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TempUserRequest)]
 pub struct TempUserRequest {
+    #[schema(required = true, value_type = String, format = Email, max_length = 255)]
     pub email: Option<String>,
+    #[schema(required = false, value_type = String, max_length = 100)]
     pub first_name: Option<String>,
+    #[schema(required = false, value_type = String, max_length = 100)]
     pub last_name: Option<String>,
+    #[schema(max_length = 20)]
     pub phone_number: Option<String>,
+    #[schema(max_length = 100)]
     pub username: Option<String>,
 }
 
-#[derive(Deserialize)]
+/// `POST /user/sync-from-frontend`. A field not sent keeps its stored value.
+#[derive(Deserialize, ToSchema)]
 pub struct SyncRequest {
+    #[schema(required = true, value_type = String, pattern = "^[A-Za-z0-9_-]{1,255}$")]
     pub clerk_user_id: Option<String>,
+    /// Required for a new user; a signed-in user's comes from Clerk.
+    #[schema(required = false, value_type = String, format = Email, max_length = 255)]
     pub email: Option<String>,
+    #[schema(max_length = 100)]
     pub first_name: Option<String>,
+    #[schema(max_length = 100)]
     pub last_name: Option<String>,
+    /// `""` or null clears it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 20)]
     pub phone_number: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 100)]
     pub username: Option<Option<String>>,
+    /// Update the profile, never create Stripe objects.
     #[serde(default)]
+    #[schema(required = false, value_type = bool)]
     pub profile_update_only: Option<bool>,
 }
 
-#[derive(Deserialize)]
+/// Either rating route.
+#[derive(Deserialize, ToSchema)]
 pub struct RatingRequest {
+    #[schema(required = true, value_type = f64, minimum = 0, maximum = 5)]
     pub rating: Option<f64>,
 }
 
-#[derive(Deserialize)]
+/// `PUT /user/{id}/connect-account`.
+#[derive(Deserialize, ToSchema)]
 pub struct ConnectAccountRequest {
+    #[schema(required = true, value_type = String, pattern = "^acct_[A-Za-z0-9][A-Za-z0-9_]*$", max_length = 255)]
     pub stripe_connect_account_id: Option<String>,
 }
 
 /// `PUT /user/{id}/payment` (camelCase, as the frontend sends it).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct UpdatePaymentRequest {
     #[serde(rename = "paymentMethodId")]
+    #[schema(required = true, value_type = String, pattern = "^pm_[A-Za-z0-9][A-Za-z0-9_]*$", max_length = 255)]
     pub payment_method_id: Option<String>,
 }
 
 /// `POST /user/{id}/payment-methods` (snake_case, as the frontend sends it).
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct AddPaymentMethodRequest {
+    #[schema(required = true, value_type = String, pattern = "^pm_[A-Za-z0-9][A-Za-z0-9_]*$", max_length = 255)]
     pub payment_method_id: Option<String>,
 }
 

@@ -1,10 +1,12 @@
 //! Answers as the existing clients read them (docs/wire-compatibility.md):
 //! the user object (camelCase, always nested under `user`), the public view of
 //! another user, cards and payment info (snake_case inside). Rendering them to
-//! a response is `render`'s job.
+//! a response is `render`'s job. Each type is also its schema in the OpenAPI
+//! document (`openapi.rs`): what is sent and what is documented are one type.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
+use utoipa::ToSchema;
 
 use crate::domain::{StoredCard, User};
 
@@ -22,8 +24,9 @@ pub enum CardDetail {
 /// The user object, camelCase as the running service sends it. It is always
 /// nested under `user` in an answer, never spread over the top level: the
 /// frontend reads `response.user`.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = User)]
 pub struct UserWire<'a> {
     pub clerk_user_id: &'a str,
     pub username: Option<&'a str>,
@@ -31,15 +34,21 @@ pub struct UserWire<'a> {
     pub first_name: &'a str,
     pub last_name: &'a str,
     pub phone_number: Option<&'a str>,
+    #[schema(minimum = 0, maximum = 5)]
     pub customer_rating: f64,
+    #[schema(minimum = 0, maximum = 5)]
     pub runner_rating: f64,
     pub stripe_customer_id: Option<&'a str>,
     pub stripe_connect_account_id: Option<&'a str>,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: &'a DateTime<Utc>,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: &'a DateTime<Utc>,
+    /// Unless `includePaymentDetails=false`, when the user has a card.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub user_stripe_card: Option<CardWire<'a>>,
 }
 
@@ -74,8 +83,9 @@ impl<'a> UserWire<'a> {
 /// declares it and a runner and a customer meet in person to hand over an
 /// order; ratings stay out because no client reads them here, and a key can be
 /// added later without breaking anyone, never taken back.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = PublicUser)]
 pub struct PublicUserWire<'a> {
     pub clerk_user_id: &'a str,
     pub username: Option<&'a str>,
@@ -96,14 +106,17 @@ impl<'a> From<&'a User> for PublicUserWire<'a> {
 
 /// A stored card, snake_case inside (`userStripeCard`, and `payment_info` of
 /// `POST …/payment-methods`).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Card)]
 pub struct CardWire<'a> {
     pub payment_method_id: &'a str,
     pub brand: &'a str,
+    #[schema(pattern = "^[0-9]{4}$")]
     pub last4: &'a str,
     pub exp_month: i16,
     pub exp_year: i16,
     #[serde(serialize_with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: &'a DateTime<Utc>,
 }
 
@@ -121,7 +134,8 @@ impl<'a> From<&'a StoredCard> for CardWire<'a> {
 }
 
 /// `GET /user/{id}/payment`'s `payment_info`, in the frontend's names.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = PaymentInfo)]
 pub struct PaymentInfoWire<'a> {
     pub payment_method_id: &'a str,
     pub last_four: &'a str,
@@ -143,8 +157,10 @@ impl<'a> From<&'a StoredCard> for PaymentInfoWire<'a> {
 }
 
 /// `POST /user/temp`'s `user` (snake_case in the original).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = TempUser)]
 pub struct TempUserWire<'a> {
+    #[schema(pattern = "^temp_[0-9a-f]{32}$")]
     pub clerk_user_id: &'a str,
     pub email: &'a str,
     pub first_name: &'a str,
@@ -162,8 +178,9 @@ impl<'a> From<&'a User> for TempUserWire<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ConnectAccountUser)]
 pub struct ConnectAccountUserWire<'a> {
     pub clerk_user_id: &'a str,
     pub stripe_connect_account_id: &'a str,

@@ -1,34 +1,12 @@
-//! The table of every route (method, path template): the router serves these,
-//! metrics and logs label requests by them, the OpenAPI test checks the
-//! document against them, and 405 answers list their methods from them.
+//! The table of every route (method, path template), read off the OpenAPI
+//! document: metrics and logs label requests by these templates, 405 answers
+//! list their methods from them, and the operability test checks that the
+//! router serves exactly them.
 
-/// Every route the API serves (method, path template), without the `/api`
-/// prefix. Metrics and logs label requests with these templates, and the OpenAPI
-/// test checks the document against this list and the list against the router.
-/// Literal paths come before `{id}` ones, as in the router.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("GET", "/health"),
-    ("GET", "/ready"),
-    ("GET", "/metrics"),
-    ("GET", "/openapi.json"),
-    ("GET", "/docs"),
-    ("POST", "/webhooks/clerk"),
-    ("POST", "/webhooks/stripe"),
-    ("GET", "/user/list-users"),
-    ("POST", "/user/temp"),
-    ("POST", "/user/sync-from-frontend"),
-    ("GET", "/users/public"),
-    ("GET", "/user/{id}"),
-    ("GET", "/user/{id}/payment"),
-    ("PUT", "/user/{id}/payment"),
-    ("DELETE", "/user/{id}/payment"),
-    ("GET", "/user/{id}/connect-account"),
-    ("PUT", "/user/{id}/connect-account"),
-    ("POST", "/user/{id}/update-customer-rating"),
-    ("POST", "/user/{id}/update-runner-rating"),
-    ("POST", "/user/{id}/payment-methods"),
-    ("DELETE", "/user/{id}/payment-methods"),
-];
+/// Every route the API serves (method, path template with `{id}`), without
+/// the `/api` prefix: read off the OpenAPI document (`openapi.rs`), so a route
+/// is declared once, on its handler. Literal paths come before `{id}` ones.
+pub use super::openapi::ROUTES;
 
 /// The route template a request path belongs to (`/api` removed), or
 /// `unmatched`: bounded label values whatever paths clients send.

@@ -5,13 +5,14 @@
 //! before `GET /user/{id}` so that it wins.
 //!
 //! Adding an endpoint (docs/architecture.md, "Adding an endpoint"):
-//! 1. its handler, a plain async function, in `handlers/<resource>.rs`, with
-//!    its request parsed in `requests.rs` and its answer in `responses.rs`;
-//! 2. its filter below, and its arm in the `or` chain;
-//! 3. its line in `route_table.rs` (metrics labels, 405's `Allow`);
-//! 4. its entry in `openapi.json` — `tests/api/operability.rs` fails until
-//!    the document, the table and the router agree;
-//! 5. the use case it calls in `service/`, and its test in `tests/api/`.
+//! 1. its handler, a plain async function in `handlers/<resource>.rs`, with
+//!    its `#[utoipa::path]` (method, path, answers) and its answer type; its
+//!    request in `requests.rs` (a `ToSchema` type);
+//! 2. its filter in its resource's function below;
+//! 3. its name in `openapi.rs`'s `paths(...)`: the document and the route
+//!    table (metrics labels, 405's `Allow`) are read from there, and
+//!    `tests/api/operability.rs` fails until the router serves exactly them;
+//! 4. the use case it calls in `service/`, and its test in `tests/api/`.
 
 use std::convert::Infallible;
 
@@ -29,8 +30,7 @@ use super::handlers::{Service, cards, connect_account, listing, ops, ratings, us
 use super::requests::{ListRequest, PublicLookup, UserQuery};
 use super::route_table::{ROUTES, template_matches};
 use super::{body, caller, error};
-use crate::auth::Authenticator;
-use crate::domain::RatingKind;
+use crate::auth::{Authenticator, Caller};
 
 /// A query string parsed by `parse`, a bad one as the handler's own 400:
 /// this filter never rejects, so a bad `list-users` query cannot fall
@@ -57,6 +57,16 @@ pub struct State {
     pub metrics: super::MetricsOn,
 }
 
+impl State {
+    fn service(&self) -> impl Filter<Extract = (Service,), Error = Infallible> + Clone + use<> {
+        with_service(self.service.clone())
+    }
+
+    fn caller(&self) -> impl Filter<Extract = (Caller,), Error = warp::Rejection> + Clone + use<> {
+        caller::caller(self.authenticator.clone())
+    }
+}
+
 /// `/user/{id}` followed by `tail` path segments.
 macro_rules! user_path {
     () => {
@@ -72,36 +82,10 @@ macro_rules! user_path {
     };
 }
 
-/// The routes without the `/api` prefix.
-fn routes(state: State) -> BoxedFilter<(Response,)> {
-    let service = || with_service(state.service.clone());
-    let json = body::json;
-    let caller = || caller::caller(state.authenticator.clone());
-    let secrets = state.webhooks.clone();
-    let webhook_secrets = move || {
-        let secrets = secrets.clone();
-        warp::any().map(move || secrets.clone())
-    };
-
-    let clerk_webhook = warp::path!("webhooks" / "clerk")
-        .and(warp::post())
-        .and(warp::header::headers_cloned())
-        .and(body::raw())
-        .and(webhook_secrets())
-        .and(service())
-        .then(webhook_events::clerk_webhook)
-        .map(reply);
-    let stripe_webhook = warp::path!("webhooks" / "stripe")
-        .and(warp::post())
-        .and(warp::header::headers_cloned())
-        .and(body::raw())
-        .and(webhook_secrets())
-        .and(service())
-        .then(webhook_events::stripe_webhook)
-        .map(reply);
-
-    // /health, /ready and /metrics: declared once for both binaries (http::ops).
-    // With METRICS_ADDR set, /metrics lives on the internal listener only.
+/// `/health`, `/ready`, `/metrics` (declared once for both binaries in
+/// `http::ops`; with `METRICS_ADDR` set, `/metrics` lives on the internal
+/// listener only), `/openapi.json` and `/docs`.
+fn operations(state: &State) -> BoxedFilter<(Response,)> {
     let probes = super::ops::filters(
         Arc::new(ops::ApiProbes(state.service.clone())),
         if state.metrics == super::MetricsOn::ApiPort {
@@ -112,154 +96,179 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
     );
     let openapi = warp::path!("openapi.json")
         .and(warp::get())
-        .then(ops::openapi);
+        .then(super::openapi::document);
     let docs = warp::path!("docs").and(warp::get()).then(ops::docs);
+    probes.or(openapi).unify().or(docs).unify().boxed()
+}
 
-    let list_users = warp::path!("user" / "list-users")
+/// The signed webhooks: no caller, the signature is the credential.
+fn webhooks(state: &State) -> BoxedFilter<(Response,)> {
+    let secrets = state.webhooks.clone();
+    let secrets = move || {
+        let secrets = secrets.clone();
+        warp::any().map(move || secrets.clone())
+    };
+    let clerk = warp::path!("webhooks" / "clerk")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(body::raw())
+        .and(secrets())
+        .and(state.service())
+        .then(webhook_events::clerk_webhook)
+        .map(reply);
+    let stripe = warp::path!("webhooks" / "stripe")
+        .and(warp::post())
+        .and(warp::header::headers_cloned())
+        .and(body::raw())
+        .and(secrets())
+        .and(state.service())
+        .then(webhook_events::stripe_webhook)
+        .map(reply);
+    clerk.or(stripe).unify().boxed()
+}
+
+/// The user: the id list, temporary users, sync, one or many reads, ratings.
+/// The literal `/user/...` paths come before `/user/{id}`.
+fn users(state: &State) -> BoxedFilter<(Response,)> {
+    let list = warp::path!("user" / "list-users")
         .and(warp::get())
-        .and(caller())
+        .and(state.caller())
         .and(parsed_query(ListRequest::parse))
-        .and(service())
+        .and(state.service())
         .then(listing::list_users)
         .map(reply);
     let temp = warp::path!("user" / "temp")
         .and(warp::post())
-        .and(caller())
-        .and(json())
-        .and(service())
+        .and(state.caller())
+        .and(body::json())
+        .and(state.service())
         .then(users::create_temp_user)
         .map(reply);
     let sync = warp::path!("user" / "sync-from-frontend")
         .and(warp::post())
-        .and(caller())
-        .and(json())
-        .and(service())
+        .and(state.caller())
+        .and(body::json())
+        .and(state.service())
         .then(users::sync_from_frontend)
         .map(reply);
-
-    let public_users = warp::path!("users" / "public")
+    let public = warp::path!("users" / "public")
         .and(warp::get())
-        .and(caller())
+        .and(state.caller())
         .and(parsed_query(PublicLookup::parse))
-        .and(service())
+        .and(state.service())
         .then(users::get_public_users)
         .map(reply);
-
-    let get_user = user_path!()
+    let get = user_path!()
         .and(warp::get())
-        .and(caller())
+        .and(state.caller())
         .and(warp::query::<UserQuery>())
-        .and(service())
+        .and(state.service())
         .then(users::get_user)
         .map(reply);
-
-    let get_payment = user_path!("payment")
-        .and(warp::get())
-        .and(caller())
-        .and(service())
-        .then(cards::get_payment)
-        .map(reply);
-    let put_payment = user_path!("payment")
-        .and(warp::put())
-        .and(caller())
-        .and(json())
-        .and(service())
-        .then(cards::put_payment)
-        .map(reply);
-    let delete_payment = user_path!("payment")
-        .and(warp::delete())
-        .and(caller())
-        .and(service())
-        .then(cards::delete_payment)
-        .map(reply);
-
-    let get_connect = user_path!("connect-account")
-        .and(warp::get())
-        .and(caller())
-        .and(service())
-        .then(connect_account::get_connect_account)
-        .map(reply);
-    let put_connect = user_path!("connect-account")
-        .and(warp::put())
-        .and(caller())
-        .and(json())
-        .and(service())
-        .then(connect_account::put_connect_account)
-        .map(reply);
-
     let customer_rating = user_path!("update-customer-rating")
         .and(warp::post())
-        .and(caller())
-        .and(json())
-        .and(service())
-        .then(|id, caller, body, svc| {
-            ratings::update_rating(RatingKind::Customer, id, caller, body, svc)
-        })
+        .and(state.caller())
+        .and(body::json())
+        .and(state.service())
+        .then(ratings::update_customer_rating)
         .map(reply);
     let runner_rating = user_path!("update-runner-rating")
         .and(warp::post())
-        .and(caller())
-        .and(json())
-        .and(service())
-        .then(|id, caller, body, svc| {
-            ratings::update_rating(RatingKind::Runner, id, caller, body, svc)
-        })
+        .and(state.caller())
+        .and(body::json())
+        .and(state.service())
+        .then(ratings::update_runner_rating)
         .map(reply);
-
-    let add_payment_method = user_path!("payment-methods")
-        .and(warp::post())
-        .and(caller())
-        .and(json())
-        .and(service())
-        .then(cards::add_payment_method)
-        .map(reply_with_description)
-        .recover(error::recover_with_description)
-        .unify();
-    let delete_payment_methods = user_path!("payment-methods")
-        .and(warp::delete())
-        .and(caller())
-        .and(service())
-        .then(cards::delete_payment)
-        .map(reply);
-
-    probes
-        .or(openapi)
-        .unify()
-        .or(docs)
-        .unify()
-        .or(clerk_webhook)
-        .unify()
-        .or(stripe_webhook)
-        .unify()
-        .or(list_users)
-        .unify()
-        .or(temp)
+    list.or(temp)
         .unify()
         .or(sync)
         .unify()
-        .or(public_users)
+        .or(public)
         .unify()
-        .or(get_user)
-        .unify()
-        .boxed()
-        .or(get_payment)
-        .unify()
-        .or(put_payment)
-        .unify()
-        .or(delete_payment)
-        .unify()
-        .or(get_connect)
-        .unify()
-        .or(put_connect)
+        .or(get)
         .unify()
         .boxed()
         .or(customer_rating)
         .unify()
         .or(runner_rating)
         .unify()
-        .or(add_payment_method)
+        .boxed()
+}
+
+/// The stored card, both ways of adding one, and the payout account.
+fn payments(state: &State) -> BoxedFilter<(Response,)> {
+    let get_card = user_path!("payment")
+        .and(warp::get())
+        .and(state.caller())
+        .and(state.service())
+        .then(cards::get_payment)
+        .map(reply);
+    let put_card = user_path!("payment")
+        .and(warp::put())
+        .and(state.caller())
+        .and(body::json())
+        .and(state.service())
+        .then(cards::put_payment)
+        .map(reply);
+    let delete_card = user_path!("payment")
+        .and(warp::delete())
+        .and(state.caller())
+        .and(state.service())
+        .then(cards::delete_payment)
+        .map(reply);
+    let add_method = user_path!("payment-methods")
+        .and(warp::post())
+        .and(state.caller())
+        .and(body::json())
+        .and(state.service())
+        .then(cards::add_payment_method)
+        .map(reply_with_description)
+        .recover(error::recover_with_description)
+        .unify();
+    let delete_methods = user_path!("payment-methods")
+        .and(warp::delete())
+        .and(state.caller())
+        .and(state.service())
+        .then(cards::delete_payment_methods)
+        .map(reply);
+    let get_connect = user_path!("connect-account")
+        .and(warp::get())
+        .and(state.caller())
+        .and(state.service())
+        .then(connect_account::get_connect_account)
+        .map(reply);
+    let put_connect = user_path!("connect-account")
+        .and(warp::put())
+        .and(state.caller())
+        .and(body::json())
+        .and(state.service())
+        .then(connect_account::put_connect_account)
+        .map(reply);
+    get_card
+        .or(put_card)
         .unify()
-        .or(delete_payment_methods)
+        .or(delete_card)
+        .unify()
+        .or(add_method)
+        .unify()
+        .boxed()
+        .or(delete_methods)
+        .unify()
+        .or(get_connect)
+        .unify()
+        .or(put_connect)
+        .unify()
+        .boxed()
+}
+
+/// The routes without the `/api` prefix.
+fn routes(state: State) -> BoxedFilter<(Response,)> {
+    operations(&state)
+        .or(webhooks(&state))
+        .unify()
+        .or(users(&state))
+        .unify()
+        .or(payments(&state))
         .unify()
         .boxed()
 }

@@ -31,7 +31,7 @@ async fn the_openapi_document_names_exactly_the_served_routes() {
     let app = TestApp::spawn().await;
     let (status, doc) = app.get("/openapi.json").await;
     assert_eq!(status, 200);
-    assert_eq!(doc["openapi"], "3.0.3");
+    assert_eq!(doc["openapi"], "3.1.0");
     let (_, under_api) = app.get("/api/openapi.json").await;
     assert_eq!(doc, under_api);
 

@@ -73,11 +73,6 @@ impl Probes for ApiProbes {
     }
 }
 
-/// The OpenAPI 3 document, kept next to the routes (`openapi.json`).
-pub async fn openapi() -> Response {
-    render::with_type(include_str!("../openapi.json"), "application/json")
-}
-
 /// The docs page: Swagger UI from a pinned, integrity-checked CDN release.
 pub const DOCS_HTML: &str = include_str!("../docs.html");
 
@@ -92,6 +87,14 @@ pub const DOCS_CSP: &str = concat!(
 );
 
 /// Interactive API docs (Swagger UI, loaded by the browser) over `openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "operations",
+    summary = "Interactive API documentation",
+    security(()),
+    responses((status = 200, description = "HTML page", body = String, content_type = "text/html"))
+)]
 pub async fn docs() -> Response {
     let mut response = render::with_type(DOCS_HTML, "text/html; charset=utf-8");
     response.headers_mut().insert(

@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use serde::Serialize;
+use utoipa::ToSchema;
 use warp::http::HeaderMap;
 use warp::reply::Reply;
 
 use super::{Result, Service};
 use crate::http::error::ApiError;
+use crate::http::error::{ErrorBody, SlowBody, TooLarge};
 use crate::http::render;
 use crate::service::WebhookSource;
 use crate::webhooks::clerk_events::{self, ClerkEvent};
@@ -27,13 +29,14 @@ pub struct WebhookSecrets {
 
 /// `applied` is `false` for a delivery that was already applied, or an event
 /// we ignore.
+#[derive(Serialize, ToSchema)]
+struct WebhookAck {
+    success: bool,
+    applied: bool,
+}
+
 fn ack(applied: bool) -> impl Reply {
-    #[derive(Serialize)]
-    struct Ack {
-        success: bool,
-        applied: bool,
-    }
-    render::ok(&Ack {
+    render::ok(&WebhookAck {
         success: true,
         applied,
     })
@@ -54,6 +57,26 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
         .ok_or(ApiError::Webhook(WebhookError::MissingHeaders))
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/clerk",
+    tag = "webhooks",
+    summary = "Clerk user events (Svix-signed)",
+    security(()),
+    params(
+        ("svix-id" = String, Header),
+        ("svix-timestamp" = String, Header),
+        ("svix-signature" = String, Header),
+    ),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = WebhookAck),
+        (status = 400, description = "Bad signature, stale timestamp or payload", body = ErrorBody),
+        (status = 408, response = SlowBody),
+        (status = 413, response = TooLarge),
+        (status = 503, description = "Webhook not configured", body = ErrorBody),
+    )
+)]
 pub async fn clerk_webhook(
     headers: HeaderMap,
     body: Bytes,
@@ -105,6 +128,22 @@ pub async fn clerk_webhook(
     Ok(ack(applied))
 }
 
+#[utoipa::path(
+    post,
+    path = "/webhooks/stripe",
+    tag = "webhooks",
+    summary = "Stripe events (Stripe-Signature)",
+    security(()),
+    params(("Stripe-Signature" = String, Header)),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Success", body = WebhookAck),
+        (status = 400, description = "Bad signature, stale timestamp or payload", body = ErrorBody),
+        (status = 408, response = SlowBody),
+        (status = 413, response = TooLarge),
+        (status = 503, description = "Webhook not configured", body = ErrorBody),
+    )
+)]
 pub async fn stripe_webhook(
     headers: HeaderMap,
     body: Bytes,
