@@ -22,6 +22,8 @@ import sys
 import jsonschema
 import yaml
 
+# The strict ScaledObject schema is long enough for a file of its own.
+from keda import keda_strict, keda_strict_selftest
 
 def _verdict(problems, ok):
     """Every problem as a FAIL line and exit 1, or the one ok line."""
@@ -31,14 +33,12 @@ def _verdict(problems, ok):
         sys.exit(1)
     print(f"ok   {ok}")
 
-
 def compose(path, schema_path):
     doc = yaml.safe_load(open(path))
     schema = json.load(open(schema_path))
     errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(doc), key=str)
     _verdict([f"{path}: {'/'.join(map(str, e.path))}: {e.message}" for e in errors],
              f"{path} against the Compose Specification schema")
-
 
 def split(rendered, out_dir):
     out = pathlib.Path(out_dir)
@@ -48,144 +48,9 @@ def split(rendered, out_dir):
         (out / name).write_text(yaml.safe_dump(doc, sort_keys=False))
         print(f"  {doc['kind']}/{doc['metadata']['name']}")
 
-
 def scaledobjects(rendered):
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d and d.get("kind") == "ScaledObject"]
     print(json.dumps(docs))
-
-
-# KEDA's CRD schema leaves trigger metadata a free map of strings and accepts
-# unknown fields, so a typo ("lagThreshhold", "maxReplicaCont", "kafak")
-# validates and then silently does nothing. This schema is KEDA 2.x's, closed.
-_INT = {"type": "integer", "minimum": 0}
-_DIGITS = {"type": "string", "pattern": "^[0-9]+$"}
-_KAFKA_METADATA = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        **{k: {"type": "string", "minLength": 1} for k in [
-            "bootstrapServers", "bootstrapServersFromEnv", "consumerGroup",
-            "consumerGroupFromEnv", "topic", "topicFromEnv", "version", "partitionLimitation",
-            "sasl", "tls"]},
-        "lagThreshold": _DIGITS,
-        "activationLagThreshold": _DIGITS,
-        "offsetResetPolicy": {"enum": ["earliest", "latest"]},
-        **{k: {"enum": ["true", "false"]} for k in [
-            "allowIdleConsumers", "excludePersistentLag", "scaleToZeroOnInvalidOffset",
-            "limitToPartitionsWithLag", "ensureEvenDistributionOfPartitions", "unsafeSsl"]},
-    },
-    "oneOf": [{"required": ["bootstrapServers"]}, {"required": ["bootstrapServersFromEnv"]}],
-}
-_SCALED_OBJECT = {
-    "type": "object",
-    "required": ["apiVersion", "kind", "metadata", "spec"],
-    "additionalProperties": False,
-    "properties": {
-        "apiVersion": {"const": "keda.sh/v1alpha1"},
-        "kind": {"const": "ScaledObject"},
-        "metadata": {"type": "object"},
-        "spec": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["scaleTargetRef", "triggers"],
-            "properties": {
-                "scaleTargetRef": {
-                    "type": "object", "additionalProperties": False, "required": ["name"],
-                    "properties": {k: {"type": "string"} for k in
-                                   ["name", "kind", "apiVersion", "envSourceContainerName"]},
-                },
-                **{k: _INT for k in ["pollingInterval", "cooldownPeriod", "initialCooldownPeriod",
-                                     "idleReplicaCount", "minReplicaCount", "maxReplicaCount"]},
-                "fallback": {
-                    "type": "object", "additionalProperties": False,
-                    "required": ["failureThreshold", "replicas"],
-                    "properties": {"failureThreshold": _INT, "replicas": _INT,
-                                   "behavior": {"type": "string"}},
-                },
-                "advanced": {
-                    "type": "object", "additionalProperties": False,
-                    "properties": {
-                        "restoreToOriginalReplicaCount": {"type": "boolean"},
-                        "horizontalPodAutoscalerConfig": {
-                            "type": "object", "additionalProperties": False,
-                            "properties": {"name": {"type": "string"},
-                                           "behavior": {"type": "object"}},
-                        },
-                        "scalingModifiers": {"type": "object"},
-                    },
-                },
-                "triggers": {
-                    "type": "array", "minItems": 1,
-                    "items": {
-                        "type": "object", "additionalProperties": False,
-                        "required": ["type", "metadata"],
-                        "properties": {
-                            "type": {"enum": ["kafka"]},
-                            "name": {"type": "string"},
-                            "metricType": {"enum": ["AverageValue", "Value", "Utilization"]},
-                            "useCachedMetrics": {"type": "boolean"},
-                            "authenticationRef": {
-                                "type": "object", "additionalProperties": False,
-                                "required": ["name"],
-                                "properties": {"name": {"type": "string"},
-                                               "kind": {"enum": ["TriggerAuthentication",
-                                                                 "ClusterTriggerAuthentication"]}},
-                            },
-                            "metadata": _KAFKA_METADATA,
-                        },
-                    },
-                },
-            },
-        },
-    },
-}
-
-
-def _strict_errors(doc):
-    v = jsonschema.Draft7Validator(_SCALED_OBJECT)
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in v.iter_errors(doc)]
-
-
-def keda_strict(rendered):
-    docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
-    scaled = [d for d in docs if d.get("kind") == "ScaledObject"]
-    auths = {d["metadata"]["name"] for d in docs if d.get("kind") == "TriggerAuthentication"}
-    failed = False
-    for doc in scaled:
-        errors = _strict_errors(doc)
-        for t in doc["spec"].get("triggers", []):
-            ref = t.get("authenticationRef", {}).get("name")
-            if ref and ref not in auths:
-                errors.append(f"triggers: authenticationRef {ref} is not rendered")
-        for e in errors:
-            print(f"FAIL ScaledObject/{doc['metadata']['name']}: {e}", file=sys.stderr)
-        failed |= bool(errors)
-        if not errors:
-            print(f"ok   ScaledObject/{doc['metadata']['name']} (strict)")
-    if not scaled or failed:
-        sys.exit(1)
-
-
-def keda_strict_selftest():
-    good = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "t"},
-            "spec": {"scaleTargetRef": {"name": "w"}, "maxReplicaCount": 6,
-                     "triggers": [{"type": "kafka", "metadata": {
-                         "bootstrapServers": "k:9092", "consumerGroup": "g", "topic": "t",
-                         "lagThreshold": "30000"}}]}}
-    assert not _strict_errors(good), _strict_errors(good)
-    import copy
-    typos = []
-    t = copy.deepcopy(good); t["spec"]["maxReplicaCont"] = t["spec"].pop("maxReplicaCount"); typos.append(("maxReplicaCont", t))
-    t = copy.deepcopy(good); t["spec"]["triggers"][0]["metadata"]["lagThreshhold"] = "abc"; typos.append(("lagThreshhold: abc", t))
-    t = copy.deepcopy(good); t["spec"]["triggers"][0]["metadata"]["lagThreshold"] = "abc"; typos.append(("lagThreshold: abc", t))
-    t = copy.deepcopy(good); t["spec"]["triggers"][0]["type"] = "kafak"; typos.append(("type: kafak", t))
-    t = copy.deepcopy(good); t["spec"]["maxReplicaCount"] = "6"; typos.append(("maxReplicaCount: \"6\"", t))
-    for name, doc in typos:
-        if not _strict_errors(doc):
-            print(f"FAIL the strict ScaledObject check accepts {name}", file=sys.stderr)
-            sys.exit(1)
-        print(f"ok   the strict ScaledObject check rejects {name}")
-
 
 def _surge(deployment, replicas):
     """Extra pods a rolling update may start (maxSurge, default 25 %, rounded up)."""
@@ -193,7 +58,6 @@ def _surge(deployment, replicas):
     if isinstance(surge, str) and surge.endswith("%"):
         return -(-replicas * int(surge[:-1]) // 100)
     return int(surge)
-
 
 def budget(rendered):
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
@@ -218,7 +82,6 @@ def budget(rendered):
         sys.exit(1)
     print(f"ok   {line}")
 
-
 def release(rendered):
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
     jobs = [d for d in docs if d["kind"] == "Job" and d["metadata"]["name"].startswith("userlib-migrate")]
@@ -234,14 +97,11 @@ def release(rendered):
         sys.exit(1)
     print(f"ok   Job/{name} belongs to release {tag}")
 
-
 def _by(docs, kind, prefix):
     return next((d for d in docs if d["kind"] == kind and d["metadata"]["name"].startswith(prefix)), None)
 
-
 def _container(deployment):
     return deployment["spec"]["template"]["spec"]["containers"][0]
-
 
 def policy_errors(docs, prod):
     """Each rule is a defect found in review (issue #13), kept from coming back."""
@@ -315,11 +175,9 @@ def policy_errors(docs, prod):
             errors.append(f"Namespace/{ns['metadata']['name']} does not enforce Pod Security 'restricted'")
     return errors
 
-
 def policy(rendered, prod=""):
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
     _verdict(policy_errors(docs, bool(prod)), f"{rendered}: every production rule holds")
-
 
 def policy_selftest(rendered):
     """Re-introduces each reviewed defect into the rendered production objects:
@@ -387,7 +245,6 @@ def policy_selftest(rendered):
     if failed:
         sys.exit(1)
 
-
 def monitoring(rendered, overlay, metrics_rs, rules_yml, dashboard_json):
     docs = [d for d in yaml.safe_load_all(open(rendered)) if d]
     services = [d for d in yaml.safe_load_all(open(overlay)) if d and d["kind"] == "Service"]
@@ -429,7 +286,6 @@ def monitoring(rendered, overlay, metrics_rs, rules_yml, dashboard_json):
     _verdict(problems, f"{len(exprs)} alert and panel queries name exported metrics; "
                        f"PrometheusRule = {rules_yml}; scrape ports exist")
 
-
 def _unpinned_bases(dockerfile_text):
     """External images in FROM lines without an @sha256 digest (stage names are
     internal and need none)."""
@@ -445,14 +301,12 @@ def _unpinned_bases(dockerfile_text):
             stages.add(words[-1])
     return unpinned
 
-
 def base_images(dockerfile):
     # The check itself must be able to fail: a tag-only FROM is caught.
     assert _unpinned_bases("FROM debian:bookworm-slim AS x\nFROM x\n") == ["debian:bookworm-slim"]
     _verdict([f"{dockerfile}: base image {image} is not pinned by digest (@sha256:...)"
               for image in _unpinned_bases(open(dockerfile).read())],
              f"every external base image in {dockerfile} is pinned by digest")
-
 
 if __name__ == "__main__":
     {"compose": compose, "split": split, "scaledobjects": scaledobjects,

@@ -16,7 +16,7 @@ use userlib::config::DatabaseSettings;
 use userlib::db::Repository;
 use userlib::legacy::{ImportOptions, Summary, import};
 
-const BIN: &str = env!("CARGO_BIN_EXE_user-api");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_user-api");
 const CLEAN_ROWS: i32 = 2000;
 
 /// The Flask service's schema (tests/fixtures/legacy_schema.sql).
@@ -45,33 +45,7 @@ SELECT format('user_clean%s', lpad(i::text, 5, '0')),
 FROM generate_series(1, $1) AS i";
 
 /// One row per rule (id, what is wrong with it).
-const POISONED: &str = r#"
-INSERT INTO users (clerk_user_id, username, email, first_name, last_name, phone_number,
-                   user_stripe_card, customer_rating, runner_rating, stripe_customer_id,
-                   stripe_connect_account_id, created_at, updated_at) VALUES
-('user bad/id', NULL, 'badid@example.com', 'B', 'I', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_bad_email', NULL, 'not-an-email', 'B', 'E', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_dup_old', NULL, 'Dup@Example.com', 'D', 'Old', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_dup_new', NULL, 'dup@example.com', 'D', 'New', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-02-01'),
-('user_un_old', 'Runner', 'unold@example.com', 'U', 'Old', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_un_new', 'runner', 'unnew@example.com', 'U', 'New', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-02-01'),
-('user_rate_neg', NULL, 'neg@example.com', 'R', 'N', NULL, NULL, -7, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_rate_huge', NULL, 'huge@example.com', 'R', 'H', NULL, NULL, 5, 1e308, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_rate_nan', NULL, 'nan@example.com', 'R', 'N', NULL, NULL, 'NaN', 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_rate_inf', NULL, 'inf@example.com', 'R', 'I', NULL, NULL, 5, 'Infinity', NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_card_fake', NULL, 'fake@example.com', 'C', 'F', NULL,
- '{"payment_method_id": "pm_fake1", "last4": "4242", "brand": "Visa", "exp_month": "12", "exp_year": "2025", "updated_at": "2025-04-01T10:00:00+00:00"}',
- 5, 5, 'cus_fake', NULL, '2025-01-01', '2025-01-01'),
-('user_card_bad', NULL, 'cardbad@example.com', 'C', 'B', NULL,
- '{"last4": "1111", "brand": "visa", "exp_month": "", "exp_year": "", "token": "tok_1"}', 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_card_str', NULL, 'cardstr@example.com', 'C', 'S', NULL, '"oops"', 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_bad_username', 'has space', 'badun@example.com', 'U', 'B', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_bad_phone', NULL, 'badphone@example.com', 'P', 'B', 'call me maybe', NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_bad_name', NULL, 'badname@example.com', E'Ann\x01', 'B', NULL, NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01'),
-('user_bad_acct', NULL, 'badacct@example.com', 'A', 'B', NULL, NULL, 5, 5, NULL, 'bogus-account', '2025-01-01', '2025-01-01'),
-('user_bad_cus', NULL, 'badcus@example.com', 'C', 'B', NULL, NULL, 5, 5, 'cus_x/../../accounts/acct_victim', NULL, '2025-01-01', '2025-01-01'),
-('user_trim', NULL, ' trim@example.com ', ' Tim', 'Trim ', ' +65 9123 4567', NULL, 5, 5, NULL, NULL, '2025-01-01', '2025-01-01')
-"#;
+const POISONED: &str = include_str!("../fixtures/legacy_poisoned_rows.sql");
 
 /// (id, rule, action) the report must hold, and nothing else.
 const EXPECTED_FINDINGS: [(&str, &str, &str); 17] = [
@@ -97,7 +71,7 @@ const EXPECTED_FINDINGS: [(&str, &str, &str); 17] = [
 /// Rows in `POISONED`: the two collision winners have no finding.
 const POISONED_ROWS: u64 = 19;
 
-async fn legacy_db() -> TestDb {
+pub(crate) async fn legacy_db() -> TestDb {
     let db = TestDb::create().await;
     let client = db.client().await;
     client.batch_execute(LEGACY_DDL).await.unwrap();
@@ -107,7 +81,7 @@ async fn legacy_db() -> TestDb {
 }
 
 /// Every byte a reader can see of the legacy database.
-async fn fingerprint(db: &TestDb) -> String {
+pub(crate) async fn fingerprint(db: &TestDb) -> String {
     db.client()
         .await
         .query_one(
@@ -121,14 +95,14 @@ async fn fingerprint(db: &TestDb) -> String {
         .get(0)
 }
 
-fn report_path(tag: &str) -> PathBuf {
+pub(crate) fn report_path(tag: &str) -> PathBuf {
     std::env::temp_dir().join(format!(
         "userlib-import-{tag}-{}.jsonl",
         uuid::Uuid::new_v4().simple()
     ))
 }
 
-async fn run(legacy: &TestDb, target: Option<&TestDb>, report: &Path) -> Summary {
+pub(crate) async fn run(legacy: &TestDb, target: Option<&TestDb>, report: &Path) -> Summary {
     let repo = target.map(|t| {
         let settings = DatabaseSettings::new(&t.url()).unwrap();
         Repository::connect(&settings).unwrap()
@@ -150,7 +124,7 @@ fn counts(s: &Summary) -> (u64, u64, u64, u64, u64) {
     (s.read, s.inserted, s.updated, s.unchanged, s.skipped)
 }
 
-fn findings(report: &Path) -> BTreeSet<(String, String, String)> {
+pub(crate) fn findings(report: &Path) -> BTreeSet<(String, String, String)> {
     std::fs::read_to_string(report)
         .unwrap()
         .lines()
@@ -400,83 +374,6 @@ async fn the_flask_users_arrive_cleaned_reported_and_a_rerun_brings_exactly_the_
     );
     assert_eq!(findings(&report), want);
     for path in [dry, first, second, report] {
-        let _ = std::fs::remove_file(path);
-    }
-}
-
-#[tokio::test]
-async fn pointed_at_the_flask_database_start_up_says_to_import_instead() {
-    let legacy = legacy_db().await;
-    let before = fingerprint(&legacy).await;
-    let out = tokio::process::Command::new(BIN)
-        .arg("migrate")
-        .env("DATABASE_URL", legacy.url())
-        .output()
-        .await
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success());
-    assert!(stderr.contains("import-legacy"), "{stderr}");
-    assert_eq!(fingerprint(&legacy).await, before, "nothing was changed");
-
-    for (args, complaint) in [
-        (vec!["import-legacy"], "--from is required"),
-        (vec!["import-legacy", "--from"], "--from needs a URL"),
-        (
-            vec!["import-legacy", "--from", "x", "--frobnicate"],
-            "unknown argument",
-        ),
-    ] {
-        let out = tokio::process::Command::new(BIN)
-            .args(&args)
-            .output()
-            .await
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(
-            String::from_utf8_lossy(&out.stderr).contains(complaint),
-            "{args:?}"
-        );
-    }
-}
-
-/// A user Clerk deleted after the snapshot is not brought back by a re-run,
-/// and the report says why.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_rerun_does_not_bring_back_a_user_deleted_in_clerk() {
-    let legacy = legacy_db().await;
-    let app = TestApp::spawn().await;
-    let first = report_path("tomb1");
-    run(&legacy, Some(&app.db), &first).await;
-    assert_eq!(app.get("/user/user_clean00007").await.0, 200);
-    // What Clerk's signed `user.deleted` does (tests/api/webhooks.rs).
-    app.db
-        .execute(
-            "DELETE FROM users WHERE clerk_user_id = 'user_clean00007'; \
-             INSERT INTO deleted_users (clerk_user_id, deleted_at) VALUES ('user_clean00007', now())",
-        )
-        .await;
-    // The legacy row changes too: it would be newer than anything of ours.
-    legacy
-        .execute(
-            "UPDATE users SET updated_at = now()::timestamp WHERE clerk_user_id = 'user_clean00007'",
-        )
-        .await;
-    let second = report_path("tomb2");
-    let summary = run(&legacy, Some(&app.db), &second).await;
-    assert_eq!((summary.inserted, summary.updated), (0, 0), "{summary}");
-    assert_eq!(app.get("/user/user_clean00007").await.0, 404);
-    assert!(app.row("user_clean00007").await.is_none());
-    assert!(
-        findings(&second).contains(&(
-            "user_clean00007".to_owned(),
-            "deleted_user".to_owned(),
-            "skipped".to_owned()
-        )),
-        "{:?}",
-        findings(&second)
-    );
-    for path in [first, second] {
         let _ = std::fs::remove_file(path);
     }
 }

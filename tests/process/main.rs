@@ -8,3 +8,4 @@ mod common;
 mod api;
 mod directory;
 mod worker;
+mod worker_start;

@@ -4,4 +4,5 @@
 mod common;
 
 mod commands;
+mod delivery;
 mod directory;
