@@ -85,6 +85,10 @@ impl<'a> UserWire<'a> {
 /// added later without breaking anyone, never taken back.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+// Serialize-only, so this changes nothing on the wire; in the document it is
+// `additionalProperties: false`, which keeps a whole `User` from also passing
+// as a `PublicUser` (the `oneOf` of `GET /user/{id}`).
+#[serde(deny_unknown_fields)]
 #[schema(as = PublicUser)]
 pub struct PublicUserWire<'a> {
     pub clerk_user_id: &'a str,
