@@ -293,3 +293,41 @@ error_answer!(
 );
 error_answer!(ProviderUnavailable, "Payment provider unavailable");
 error_answer!(SlowBody, "The body did not arrive in time");
+
+/// The error answers routes share, by what the route takes; a route lists the
+/// sets that apply and adds what is its own (409, 410, 502).
+macro_rules! error_answers {
+    ($(#[$doc:meta])* $name:ident: $($status:literal => $answer:ident),+) => {
+        $(#[$doc])*
+        #[allow(dead_code)] // a set of documented answers only
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<
+                String,
+                utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+            > {
+                [$(($status, stringify!($answer))),+]
+                    .into_iter()
+                    .map(|(status, name)| {
+                        (status.to_owned(), utoipa::openapi::Ref::from_response_name(name).into())
+                    })
+                    .collect()
+            }
+        }
+    };
+}
+
+error_answers!(
+    /// A route with credentials: a bad input, no or bad credentials, no database.
+    CallerErrors: "400" => BadRequest, "401" => Unauthorized, "503" => Unavailable
+);
+error_answers!(
+    /// A route acting on the user in its path: also not allowed, no such user.
+    PathUserErrors: "400" => BadRequest, "401" => Unauthorized, "403" => Forbidden,
+        "404" => NotFound, "503" => Unavailable
+);
+error_answers!(
+    /// A route with a JSON body.
+    BodyErrors: "413" => TooLarge, "415" => NotJson
+);

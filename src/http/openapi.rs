@@ -110,9 +110,12 @@ pub async fn document() -> Response {
     super::render::with_type(DOCUMENT.as_str(), "application/json")
 }
 
-/// The document as served, built once.
+/// The document, generated once; served and read for the route table.
+static GENERATED: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(ApiDoc::openapi);
+
+/// The document as served.
 pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
+    GENERATED
         .to_json()
         .expect("the generated document serialises")
 });
@@ -120,9 +123,8 @@ pub static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
 /// Every route (method, path template with `{id}`), literal paths before
 /// `{id}` ones so that `/user/list-users` is not taken for a user id.
 pub static ROUTES: LazyLock<Vec<(&'static str, &'static str)>> = LazyLock::new(|| {
-    let doc = ApiDoc::openapi();
     let mut routes: Vec<(&'static str, &'static str)> = Vec::new();
-    for (path, item) in doc.paths.paths {
+    for (path, item) in &GENERATED.paths.paths {
         let template: &'static str =
             Box::leak(path.replace("{clerk_user_id}", "{id}").into_boxed_str());
         let methods = [

@@ -104,6 +104,16 @@ pub struct ConnectAccountRequest {
     pub stripe_connect_account_id: Option<String>,
 }
 
+/// The user a `/user/{clerk_user_id}/…` route acts on, as the document
+/// describes it (the handler parses it into a `ClerkUserId`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // a parameter description only
+pub struct UserPath {
+    #[param(pattern = "^[A-Za-z0-9_-]{1,255}$")]
+    clerk_user_id: String,
+}
+
 /// `PUT /user/{id}/payment` (camelCase, as the frontend sends it).
 #[derive(Deserialize, ToSchema)]
 pub struct UpdatePaymentRequest {

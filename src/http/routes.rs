@@ -282,6 +282,9 @@ fn routes(state: State) -> BoxedFilter<(Response,)> {
 /// CORS filter's own refusals (a disallowed origin, method or header) are
 /// recovered outside it, and so carry none.
 pub fn api(state: State, cors_origins: &[String]) -> BoxedFilter<(Response,)> {
+    // The route table is read off the generated document: build it now, not
+    // on the first request.
+    std::sync::LazyLock::force(&ROUTES);
     let routes = routes(state);
     let answered = warp::path::full()
         .and(

@@ -9,11 +9,10 @@ use warp::reply::Reply;
 use super::{PathAccess, Result, Service, path_user};
 use crate::auth::Caller;
 use crate::http::error::{
-    BadRequest, Forbidden, NotFound, NotJson, ProviderUnavailable, TooLarge, Unauthorized,
-    Unavailable,
+    BodyErrors, Forbidden, NotFound, PathUserErrors, ProviderUnavailable, Unauthorized, Unavailable,
 };
 use crate::http::render;
-use crate::http::requests::{self, AddPaymentMethodRequest, UpdatePaymentRequest};
+use crate::http::requests::{self, AddPaymentMethodRequest, UpdatePaymentRequest, UserPath};
 use crate::http::responses::{CardWire, PaymentInfoWire};
 
 /// The stored card in the frontend's names, after a read or a store.
@@ -47,14 +46,10 @@ struct RemovedAnswer<'a> {
     path = "/user/{clerk_user_id}/payment",
     tag = "payments",
     summary = "The stored card, in the frontend's names",
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     responses(
         (status = 200, description = "Success", body = PaymentInfoAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        PathUserErrors,
     )
 )]
 pub async fn get_payment(raw_id: String, caller: Caller, svc: Service) -> Result<impl Reply> {
@@ -72,18 +67,13 @@ pub async fn get_payment(raw_id: String, caller: Caller, svc: Service) -> Result
     path = "/user/{clerk_user_id}/payment",
     tag = "payments",
     summary = "Store the card of an existing Stripe PaymentMethod",
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     request_body = UpdatePaymentRequest,
     responses(
         (status = 200, description = "Success", body = PaymentInfoAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
+        PathUserErrors,
+        BodyErrors,
         (status = 502, response = ProviderUnavailable),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn put_payment(
@@ -109,18 +99,13 @@ pub async fn put_payment(
     path = "/user/{clerk_user_id}/payment-methods",
     tag = "payments",
     summary = "Attach a PaymentMethod, make it the default, store the card (errors also carry `description`)",
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     request_body = AddPaymentMethodRequest,
     responses(
         (status = 200, description = "Success", body = CardAddedAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
+        PathUserErrors,
+        BodyErrors,
         (status = 502, response = ProviderUnavailable),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn add_payment_method(
@@ -146,7 +131,7 @@ pub async fn add_payment_method(
     path = "/user/{clerk_user_id}/payment",
     tag = "payments",
     summary = "Forget the stored card",
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     responses(
         (status = 200, description = "Success", body = RemovedAnswer),
         (status = 400, description = "Invalid id, or the user has no payment method to delete (`User has no payment method to delete`)", body = crate::http::error::ErrorBody),
@@ -171,7 +156,7 @@ pub async fn delete_payment(raw_id: String, caller: Caller, svc: Service) -> Res
     path = "/user/{clerk_user_id}/payment-methods",
     tag = "payments",
     summary = "Forget the stored card (same as DELETE …/payment)",
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     responses(
         (status = 200, description = "Success", body = RemovedAnswer),
         (status = 400, description = "Invalid id, or the user has no payment method to delete (`User has no payment method to delete`)", body = crate::http::error::ErrorBody),

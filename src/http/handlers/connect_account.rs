@@ -7,11 +7,9 @@ use warp::reply::Reply;
 
 use super::{PathAccess, Result, Service, path_user};
 use crate::auth::Caller;
-use crate::http::error::{
-    BadRequest, Forbidden, NotFound, NotJson, TooLarge, Unauthorized, Unavailable,
-};
+use crate::http::error::{BodyErrors, PathUserErrors};
 use crate::http::render;
-use crate::http::requests::{self, ConnectAccountRequest};
+use crate::http::requests::{self, ConnectAccountRequest, UserPath};
 use crate::http::responses::ConnectAccountUserWire;
 
 #[derive(Serialize, ToSchema)]
@@ -32,14 +30,10 @@ struct ConnectAccountSetAnswer<'a> {
     path = "/user/{clerk_user_id}/connect-account",
     tag = "payments",
     summary = "The Stripe Connect account id",
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     responses(
         (status = 200, description = "Success", body = ConnectAccountAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
+        PathUserErrors,
     )
 )]
 pub async fn get_connect_account(
@@ -61,17 +55,12 @@ pub async fn get_connect_account(
     tag = "payments",
     summary = "Set the Stripe Connect account (payout destination; services only)",
     security(("bearer" = [])),
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     request_body = ConnectAccountRequest,
     responses(
         (status = 200, description = "Success", body = ConnectAccountSetAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        PathUserErrors,
+        BodyErrors,
     )
 )]
 pub async fn put_connect_account(

@@ -6,8 +6,7 @@ use warp::reply::Response;
 
 use super::{Result, Service, allow};
 use crate::auth::{Access, Caller};
-use crate::http::error::ApiError;
-use crate::http::error::{BadRequest, Forbidden, Unauthorized, Unavailable};
+use crate::http::error::{ApiError, CallerErrors, Forbidden};
 use crate::http::render;
 use crate::http::requests::ListRequest;
 
@@ -35,10 +34,8 @@ struct UserIdPage<'a> {
     ),
     responses(
         (status = 200, description = "Success", body = UserIdPage),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
+        CallerErrors,
         (status = 403, response = Forbidden),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn list_users(

@@ -8,11 +8,9 @@ use warp::reply::Reply;
 use super::{PathAccess, Result, Service, path_user};
 use crate::auth::Caller;
 use crate::domain::RatingKind;
-use crate::http::error::{
-    BadRequest, Forbidden, NotFound, NotJson, TooLarge, Unauthorized, Unavailable,
-};
+use crate::http::error::{BodyErrors, PathUserErrors};
 use crate::http::render;
-use crate::http::requests::{self, RatingRequest};
+use crate::http::requests::{self, RatingRequest, UserPath};
 
 /// The rating set, under the key of its kind.
 #[derive(Serialize, ToSchema)]
@@ -34,17 +32,12 @@ struct RatingAnswer {
     tag = "users",
     summary = "Set the customer rating (services only)",
     security(("bearer" = [])),
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     request_body = RatingRequest,
     responses(
         (status = 200, description = "Success", body = RatingAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        PathUserErrors,
+        BodyErrors,
     )
 )]
 pub async fn update_customer_rating(
@@ -62,17 +55,12 @@ pub async fn update_customer_rating(
     tag = "users",
     summary = "Set the runner rating (services only)",
     security(("bearer" = [])),
-    params(("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$")),
+    params(UserPath),
     request_body = RatingRequest,
     responses(
         (status = 200, description = "Success", body = RatingAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
+        PathUserErrors,
+        BodyErrors,
     )
 )]
 pub async fn update_runner_rating(

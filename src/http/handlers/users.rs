@@ -10,12 +10,11 @@ use warp::reply::{Reply, Response};
 use super::{Result, Service, allow};
 use crate::auth::{Access, Caller, SignedIn};
 use crate::domain::{ClerkUserId, Email};
-use crate::http::error::ApiError;
-use crate::http::error::{
-    BadRequest, Conflict, Forbidden, Gone, NotFound, NotJson, TooLarge, Unauthorized, Unavailable,
-};
+use crate::http::error::{ApiError, BodyErrors, CallerErrors, Conflict, Forbidden, Gone, NotFound};
 use crate::http::render;
-use crate::http::requests::{self, PublicLookup, SyncRequest, TempUserRequest, UserQuery};
+use crate::http::requests::{
+    self, PublicLookup, SyncRequest, TempUserRequest, UserPath, UserQuery,
+};
 use crate::http::responses::{CardDetail, PublicUserWire, TempUserWire, UserWire};
 use crate::service::ServiceError;
 
@@ -44,15 +43,13 @@ enum UserView<'a> {
     summary = "The user object (the whole user for themself and services, the public view for other signed-in users)",
     description = "The user themself and service tokens get every field (`User`, with `userStripeCard` unless `includePaymentDetails=false`). Any other signed-in user gets `PublicUser`: clerkUserId, username, firstName, lastName — what a customer's and a runner's order pages show of the other party.",
     params(
-        ("clerk_user_id" = String, Path, pattern = "^[A-Za-z0-9_-]{1,255}$"),
+        UserPath,
         ("includePaymentDetails" = Option<bool>, Query, description = "Only `false` (any case) omits userStripeCard"),
     ),
     responses(
         (status = 200, description = "Success", body = UserAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
+        CallerErrors,
         (status = 404, response = NotFound),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn get_user(
@@ -90,9 +87,7 @@ pub async fn get_user(
     ),
     responses(
         (status = 200, description = "Success: the users of `ids` that exist, in the order asked, each once; an unknown or deleted id is left out", body = PublicUsersAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 503, response = Unavailable),
+        CallerErrors,
     )
 )]
 pub async fn get_public_users(
@@ -130,14 +125,11 @@ struct SyncAnswer<'a> {
     request_body = SyncRequest,
     responses(
         (status = 200, description = "Success", body = SyncAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
+        CallerErrors,
+        BodyErrors,
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
         (status = 410, response = Gone),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn sync_from_frontend(caller: Caller, body: Bytes, svc: Service) -> Result<impl Reply> {
@@ -192,13 +184,10 @@ struct TempUserAnswer<'a> {
     request_body = TempUserRequest,
     responses(
         (status = 201, description = "Created", body = TempUserAnswer),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
+        CallerErrors,
+        BodyErrors,
         (status = 403, response = Forbidden),
         (status = 409, response = Conflict),
-        (status = 413, response = TooLarge),
-        (status = 415, response = NotJson),
-        (status = 503, response = Unavailable),
     )
 )]
 pub async fn create_temp_user(caller: Caller, body: Bytes, svc: Service) -> Result<impl Reply> {
