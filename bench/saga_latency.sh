@@ -11,7 +11,10 @@
 # (userlib::worker::{consumer_config, producer_config}): the same settings on
 # both sides of the ratio. Each rate runs twice: with every client's own
 # producer linger (worker and echo 2 ms, the probe 5 ms) and with zero linger
-# everywhere (LINGERS="default 0").
+# everywhere (LINGERS="default 0"). A command unanswered when the probe stops
+# waiting counts as never answered; a run whose echo fell behind the offered
+# rate has no ceiling and says so instead of giving a ratio. The last column
+# is the broker's own CPU (cores) during each run.
 #
 #   bash bench/saga_latency.sh                  # 1 000 and 10 000 commands/s, 10 s each
 #   RATES="1000" LINGERS=0 SECONDS_PER_RUN=20 bash bench/saga_latency.sh
@@ -33,23 +36,50 @@ cd "$ROOT"
 cargo build --release --quiet --bins --example saga_latency
 bench_database "$DB" "$USERS"
 
+# The broker's share of the machine during a run (from its restart to the
+# end of the run, in cores): with two cores, a broker using most of one
+# leaves the rest of the path queueing for CPU, the ceiling included.
+cpu_start() { CPU_FROM="$(date +%s.%N)"; }
+cpu_cores() {
+  python3 - "$BROKER_PID" "$CPU_FROM" <<'PY'
+import os, sys, time
+fields = open(f"/proc/{sys.argv[1]}/stat").read().rsplit(")", 1)[1].split()
+ticks = int(fields[11]) + int(fields[12])  # utime + stime
+print(f"{ticks / os.sysconf('SC_CLK_TCK') / (time.time() - float(sys.argv[2])):.2f}")
+PY
+}
+
 rows=""
 for linger in $LINGERS; do
   if [ "$linger" = default ]; then unset LINGER_MS; else export LINGER_MS="$linger"; fi
   for rate in $RATES; do
     log "echo (broker two-hop ceiling) at $rate commands/s, linger $linger"
     fresh_broker
+    cpu_start
     echo_json="$(./target/release/examples/saga_latency echo "$rate" "$SECONDS_PER_RUN" "$USERS")"
+    echo_cpu="$(cpu_cores)"
     log "user-worker at $rate commands/s, linger $linger"
     fresh_broker
+    cpu_start
     worker_json="$(./target/release/examples/saga_latency worker ./target/release/user-worker "$URL" \
       "$rate" "$SECONDS_PER_RUN" "$USERS")"
-    rows+="$(python3 - "$echo_json" "$worker_json" "$linger" <<'PY'
+    worker_cpu="$(cpu_cores)"
+    rows+="$(python3 - "$echo_json" "$worker_json" "$linger" "$echo_cpu" "$worker_cpu" <<'PY'
 import json, sys
 e, w, linger = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
-print(f"| {w['rate']} | {linger} | {e['p50_ms']:.2f} / {e['p99_ms']:.2f} | {w['p50_ms']:.2f} / {w['p99_ms']:.2f} "
-      f"| **{w['p50_ms']/e['p50_ms']:.2f}× / {w['p99_ms']/e['p99_ms']:.2f}×** | {w['answered']} of {w['sent']} "
-      f"| {w['max_ms']:.1f} ms |")
+cpu = f"{sys.argv[4]} / {sys.argv[5]}"
+ms = lambda v: "never" if v is None else f"{v:.2f}"
+# The ceiling is only a ceiling while the echo keeps up: when it left
+# commands unanswered, or its median is a queue (over a second) rather than
+# two hops, the run measured the broker's saturation, not the worker.
+if e["unanswered"] or e["p50_ms"] is None or e["p99_ms"] is None or e["p50_ms"] > 1000:
+    ratio = "ceiling saturated: the echo fell behind the offered rate"
+else:
+    x = lambda a, b: "∞" if a is None else f"{a / b:.2f}×"
+    ratio = f"**{x(w['p50_ms'], e['p50_ms'])} / {x(w['p99_ms'], e['p99_ms'])}**"
+print(f"| {w['rate']} | {linger} | {ms(e['p50_ms'])} / {ms(e['p99_ms'])} | {ms(w['p50_ms'])} / {ms(w['p99_ms'])} "
+      f"| {ratio} | {e['answered']} of {e['sent']} / {w['answered']} of {w['sent']} "
+      f"| {w['max_ms']:.1f} ms | {cpu} |")
 PY
 )"$'\n'
   done
@@ -61,7 +91,7 @@ cat <<TABLE
 $(nproc) cores; broker nisshi (restarted empty for every run), consumers fetch.wait.max.ms 5; ${SECONDS_PER_RUN} s per run after 2 s warm-up.
 Targets: p50 ≤ 1.5× and p99 ≤ 2× the echo's.
 
-| offered commands/s | producer linger | echo p50 / p99 (ms) | user-worker p50 / p99 (ms) | ratio p50 / p99 | answered | worker max |
-|---|---|---|---|---|---|---|
+| offered commands/s | producer linger | echo p50 / p99 (ms) | user-worker p50 / p99 (ms) | ratio p50 / p99 | answered (echo / worker) | worker max | broker CPU, cores (echo / worker) |
+|---|---|---|---|---|---|---|---|
 ${rows}
 TABLE

@@ -231,6 +231,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let timed = latencies.lock().unwrap().clone();
+    let unanswered = pending();
     let percentiles = |mut l: Vec<f64>| {
         l.sort_by(f64::total_cmp);
         move |p: f64| {
@@ -241,7 +242,19 @@ async fn main() -> anyhow::Result<()> {
     };
     let l: Vec<f64> = timed.iter().map(|(_, ms)| *ms).collect();
     let max = l.iter().copied().fold(f64::NAN, f64::max);
-    let pct = percentiles(l.clone());
+    // A command still unanswered when the probe stops waiting took longer than
+    // any answered one: it counts in the percentiles as never answered
+    // (`null` when a percentile falls among them), not as if it had not been sent.
+    let mut censored = l.clone();
+    censored.extend(std::iter::repeat_n(f64::INFINITY, unanswered));
+    let pct = percentiles(censored);
+    let finite = |v: f64| {
+        if v.is_finite() {
+            serde_json::json!(v)
+        } else {
+            serde_json::Value::Null
+        }
+    };
     // Per 10 s of sending (by send time): does the reply latency drift?
     let mut windows: std::collections::BTreeMap<u64, Vec<f64>> = Default::default();
     for (at, ms) in &timed {
@@ -259,8 +272,9 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({"mode": mode, "rate": rate, "sent": counted, "answered": l.len(),
-            "unanswered": pending(),
-            "p50_ms": pct(0.50), "p90_ms": pct(0.90), "p99_ms": pct(0.99), "max_ms": max,
+            "unanswered": unanswered,
+            "p50_ms": finite(pct(0.50)), "p90_ms": finite(pct(0.90)), "p99_ms": finite(pct(0.99)),
+            "max_ms": max,
             "windows": windows})
     );
     if let Some(mut c) = child {
