@@ -27,14 +27,15 @@ def table(path):
     return "\n".join(out)
 
 
+def table_rows(path):
+    """The cells of every markdown table row a bench script printed."""
+    return [[c.strip() for c in l.strip().strip("|").split("|")] for l in lines(path) if l.startswith("|")]
+
+
 def ratios(path, column):
     """(label, value) from a markdown table: `column` holds '**0.91**'-style ratios."""
-    out = []
-    for l in lines(path):
-        cells = [c.strip() for c in l.strip("|").split("|")]
-        if len(cells) > column and re.fullmatch(r"\*\*[0-9.]+×?( / [0-9.]+×)?\*\*", cells[column]):
-            out.append((cells, cells[column].strip("*")))
-    return out
+    return [(cells, cells[column].strip("*")) for cells in table_rows(path)
+            if len(cells) > column and re.fullmatch(r"\*\*[0-9.]+×?( / [0-9.]+×)?\*\*", cells[column])]
 
 
 def svg(groups):
@@ -59,7 +60,7 @@ def svg(groups):
             if hi > lo:
                 x0, x1 = 250 + min(lo, most) / most * scale, 250 + min(hi, most) / most * scale
                 out.append(f'<line x1="{x0:.0f}" y1="{y + bar / 2}" x2="{x1:.0f}" y2="{y + bar / 2}" stroke="#222"/>')
-            out.append(f'<text x="{256 + max(w, hi / most * scale):.0f}" y="{y + 14}">{v:.2f}</text>')
+            out.append(f'<text x="{256 + max(w, min(hi, most) / most * scale):.0f}" y="{y + 14}">{"∞" if v == float("inf") else f"{v:.2f}"}</text>')
             y += bar + gap
         x = 250 + target / most * scale
         out.append(f'<line x1="{x:.0f}" y1="{top - 4}" x2="{x:.0f}" y2="{y}" stroke="#333" stroke-dasharray="4"/>')
@@ -137,8 +138,7 @@ def main(results, docs):
     for r in saga_runs:
         # Keyed by rate and producer linger (the client's own, or 0). A run
         # whose echo fell behind has no ceiling: it counts as n/a, not as a pass.
-        for l in lines(r):
-            c = [x.strip() for x in l.strip().strip("|").split("|")]
+        for c in table_rows(r):
             if len(c) < 5 or not c[0].isdigit():
                 continue
             if "saturated" in c[4]:
