@@ -1,23 +1,21 @@
-//! One polled command and how far it got (parsed, answered, delivered), and
-//! putting its answer on the wire: the reply with its headers, or the original
-//! bytes to the dead-letter topic with where they came from.
+//! One polled command and how far it got (parsed, answered, delivered):
+//! answering a batch, and putting its answers on the wire — the reply with its
+//! headers, or the original bytes to the dead-letter topic with where they
+//! came from.
 
 use crate::telemetry::Untrusted;
 use rdkafka::Message;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders, OwnedMessage};
-use rdkafka::producer::future_producer::OwnedDeliveryResult;
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::util::Timeout;
-use std::time::Duration;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use std::future::Future;
+use std::pin::Pin;
 
-use super::command::{Command, Reply};
+use super::command::{self, Command, Reply};
 use super::envelope::{Envelope, Malformed};
 use crate::config::KafkaSettings;
 use crate::metrics as names;
-
-/// How long a record may wait in the producer's queue before `send` fails.
-const SEND_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+use crate::service::{ServiceError, UserService};
 
 pub(super) enum Parsed {
     Command(Command),
@@ -92,15 +90,104 @@ impl Item {
     }
 }
 
-/// Produces the item's reply (or dead-letter copy) and waits for the broker's
-/// acknowledgement.
-pub(super) async fn send(
+/// Answers every message of the batch that has no answer yet: malformed ones
+/// with their dead-letter copy, commands with one use-case call.
+pub(super) async fn answer(service: &UserService, items: &mut [Item]) -> Result<(), ServiceError> {
+    for item in items.iter_mut().filter(|i| i.outgoing.is_none()) {
+        if let Parsed::Malformed(m) = item.parsed {
+            item.outgoing = Some(Outgoing::DeadLetter(m));
+        }
+    }
+    let (positions, commands): (Vec<usize>, Vec<&Command>) = items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| match (&item.outgoing, &item.parsed) {
+            (None, Parsed::Command(c)) => Some((i, c)),
+            _ => None,
+        })
+        .unzip();
+    if !commands.is_empty() {
+        let replies = command::apply(service, &commands, chrono::Utc::now()).await?;
+        for (i, reply) in positions.into_iter().zip(replies) {
+            items[i].outgoing = Some(Outgoing::Reply(reply));
+        }
+    }
+    Ok(())
+}
+
+/// A batch whose answers are with the producer: resolves, with the batch,
+/// once the broker has acknowledged or refused every one of them.
+pub(super) type Acks = Pin<Box<dyn Future<Output = (Vec<Item>, Result<(), KafkaError>)> + Send>>;
+
+/// Hands every undelivered answer of the batch to the producer now — so
+/// batches reach the broker in the order they were polled, however many await
+/// their acknowledgements — and returns what waits for those.
+pub(super) fn deliver(
+    producer: &FutureProducer,
+    settings: &KafkaSettings,
+    items: Vec<Item>,
+) -> Acks {
+    let queued: Vec<(usize, Result<Option<DeliveryFuture>, KafkaError>)> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| !item.delivered)
+        .map(|(i, item)| (i, enqueue(producer, settings, item)))
+        .collect();
+    Box::pin(acknowledged(items, queued))
+}
+
+async fn acknowledged(
+    mut items: Vec<Item>,
+    queued: Vec<(usize, Result<Option<DeliveryFuture>, KafkaError>)>,
+) -> (Vec<Item>, Result<(), KafkaError>) {
+    let mut first_error = None;
+    for (i, queued) in queued {
+        let result = match queued {
+            Ok(None) => Ok(()),
+            Ok(Some(delivery)) => match delivery.await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err((e, _))) => Err(e),
+                // The producer is gone (shutting down): not delivered.
+                Err(_) => Err(KafkaError::Canceled),
+            },
+            Err(e) => Err(e),
+        };
+        let Err(e) = result else {
+            items[i].delivered = true;
+            continue;
+        };
+        // Refused for good: retrying would block the partition for ever (and
+        // again after a restart). Dead-letter a truncated copy instead, or, if
+        // even that is refused, pass it over.
+        if let Some(reason) = is_permanent(&e) {
+            let item = &mut items[i];
+            item.outgoing = Some(match item.outgoing {
+                Some(Outgoing::Unproducible(_)) => {
+                    tracing::error!(
+                        reason,
+                        partition = item.msg.partition(),
+                        offset = item.msg.offset(),
+                        "even a truncated dead-letter copy was refused; skipping the message"
+                    );
+                    Outgoing::Skipped
+                }
+                _ => Outgoing::Unproducible(reason),
+            });
+        }
+        first_error.get_or_insert(e);
+    }
+    (items, first_error.map_or(Ok(()), Err))
+}
+
+/// Puts the item's reply (or dead-letter copy) in the producer's queue;
+/// `None` when there is nothing to send.
+fn enqueue(
     producer: &FutureProducer,
     settings: &KafkaSettings,
     item: &Item,
-) -> Result<(), KafkaError> {
+) -> Result<Option<DeliveryFuture>, KafkaError> {
     let msg = &item.msg;
-    let result = match item.outgoing.as_ref().expect("answered before it is sent") {
+    let queued = match item.outgoing.as_ref().expect("answered before it is sent") {
         Outgoing::Reply(reply) => {
             let headers = OwnedHeaders::new()
                 .insert(header("type", reply.kind))
@@ -115,9 +202,7 @@ pub(super) async fn send(
                 correlation_id = %Untrusted(&reply.correlation_id), kind = reply.kind,
                 partition = msg.partition(), offset = msg.offset(), "replying"
             );
-            producer
-                .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
-                .await
+            producer.send_result(record).map_err(|(e, _)| e)
         }
         Outgoing::DeadLetter(reason) => {
             tracing::warn!(
@@ -126,7 +211,7 @@ pub(super) async fn send(
                 offset = msg.offset(),
                 "malformed command sent to the dead-letter topic"
             );
-            dead_letter(producer, settings, msg, reason.reason(), false).await
+            dead_letter(producer, settings, msg, reason.reason(), false)
         }
         Outgoing::Unproducible(reason) => {
             tracing::error!(
@@ -136,22 +221,22 @@ pub(super) async fn send(
                 size = msg.payload().map_or(0, <[u8]>::len),
                 "answer refused for good; a truncated copy goes to the dead-letter topic"
             );
-            dead_letter(producer, settings, msg, reason, true).await
+            dead_letter(producer, settings, msg, reason, true)
         }
-        Outgoing::Skipped => return Ok(()),
+        Outgoing::Skipped => return Ok(None),
     };
-    result.map(|_| ()).map_err(|(e, _)| e)
+    queued.map(Some)
 }
 
 /// The original bytes (cut to [`TRUNCATED_COPY`] when `truncate`), key and
 /// headers, to the dead-letter topic with where they came from and why.
-async fn dead_letter(
+fn dead_letter(
     producer: &FutureProducer,
     settings: &KafkaSettings,
     msg: &OwnedMessage,
     reason: &str,
     truncate: bool,
-) -> OwnedDeliveryResult {
+) -> Result<DeliveryFuture, KafkaError> {
     let partition = msg.partition().to_string();
     let offset = msg.offset().to_string();
     let size = msg.payload().map_or(0, <[u8]>::len).to_string();
@@ -178,9 +263,7 @@ async fn dead_letter(
     record.key = msg
         .key()
         .map(|k| if truncate { &k[..k.len().min(1024)] } else { k });
-    producer
-        .send(record, Timeout::After(SEND_QUEUE_TIMEOUT))
-        .await
+    producer.send_result(record).map_err(|(e, _)| e)
 }
 
 /// Counts each message's outcome and its latency from being produced (the

@@ -3,6 +3,12 @@
 //! all of them store the batch's offsets — as rust-rdkafka's at_least_once example
 //! does, per batch. A crash at any point loses nothing; it may repeat a reply.
 //!
+//! Up to `KAFKA_BATCHES_IN_FLIGHT` answered batches await their acknowledgements
+//! while the next is polled and answered (a broker's ack takes longer than the
+//! database's answer). Batches are answered and produced one after another, in
+//! poll order, and their offsets are stored in that order: a batch's offsets only
+//! once every earlier batch's are.
+//!
 //! Failures are kept apart:
 //! * business ("User not found", no customer, no card) → a `failed` reply;
 //! * malformed → the original bytes to the dead-letter topic, then move on;
@@ -10,14 +16,15 @@
 //!   retried with capped backoff while the consumer stays in its group (its
 //!   partitions paused, the consumer still polled for rebalances).
 //!
-//! A little over 350 lines: the loop, its waits and its offset bookkeeping are
+//! Close to 400 lines: the loop, its waits and its offset bookkeeping are
 //! one state machine; splitting it would scatter the at-least-once argument.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use futures_util::StreamExt;
+use futures_util::stream::FuturesOrdered;
 use rdkafka::Message;
 use rdkafka::consumer::Consumer;
 use rdkafka::error::KafkaError;
@@ -28,10 +35,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::WorkerError;
-use super::command::{self, Command};
 use super::health::{Heartbeat, Probe};
 use super::kafka::{self, WorkerConsumer};
-use super::outgoing::{self, Item, Outgoing, Parsed};
+use super::outgoing::{self, Acks, Item};
 use crate::config::KafkaSettings;
 use crate::metrics as names;
 use crate::service::{ServiceError, UserService};
@@ -82,27 +88,55 @@ impl Worker {
         }
     }
 
-    /// Runs until `shutdown` is cancelled: then finishes the batch in hand,
-    /// commits, and leaves the group.
+    /// Runs until `shutdown` is cancelled: then waits (bounded) for the batches
+    /// in flight, commits, and leaves the group.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), WorkerError> {
         if !self.wait_until_ready(&shutdown).await? {
             return Ok(());
         }
         self.consumer.subscribe(&[&self.settings.commands_topic])?;
         tracing::info!(topic = %self.settings.commands_topic, group = %self.settings.group_id, "consuming commands");
+        let mut in_flight: FuturesOrdered<Acks> = FuturesOrdered::new();
         loop {
             self.heartbeat.tick();
-            let batch = tokio::select! {
+            tokio::select! {
                 biased;
                 () = shutdown.cancelled() => break,
-                batch = self.next_batch() => batch,
-            };
-            if !batch.is_empty() {
-                self.handle(batch, &shutdown).await;
+                Some((items, acked)) = in_flight.next(), if !in_flight.is_empty() => match acked {
+                    Ok(()) => finish(&self.consumer, &items),
+                    Err(e) => {
+                        // This batch needs a retry, and no later batch's offsets
+                        // may be stored before its: settle them all, in order.
+                        let mut batches = vec![(items, Err(Transient::Broker(e)))];
+                        batches.extend(drain(&mut in_flight).await);
+                        self.settle_in_order(batches, &shutdown).await;
+                    }
+                },
+                first = self.first_message(), if in_flight.len() < self.settings.batches_in_flight => {
+                    // `None` is an idle second: on to the checks below.
+                    if let Some(first) = first {
+                        self.take(first, &mut in_flight, &shutdown).await;
+                    }
+                }
             }
             if let Some((code, reason)) = self.consumer.client().fatal_error() {
                 return Err(WorkerError::Fatal(format!("{code:?}: {reason}")));
             }
+        }
+        // What is already produced is worth its offsets: wait (bounded) for its
+        // acknowledgements, storing in order up to the first batch not delivered.
+        let acknowledged = async {
+            while let Some((items, Ok(()))) = in_flight.next().await {
+                finish(&self.consumer, &items);
+            }
+        };
+        if tokio::time::timeout(CLOSE_TIMEOUT, acknowledged)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "replies still unacknowledged at exit; their commands will be redelivered"
+            );
         }
         tracing::info!("stopping: committing offsets and leaving the group");
         // Committing and closing block on the network; off the async threads, and
@@ -171,19 +205,25 @@ impl Worker {
         }
     }
 
-    /// What one poll yields: the first message, then whatever else arrives within
-    /// the batch wait, up to the batch size.
-    async fn next_batch(&self) -> Vec<Item> {
-        let mut items = Vec::new();
+    /// The next message, or `None` after an idle second (so the loop ticks its
+    /// heartbeat) or a consumer error. Cancel-safe: a message is taken off the
+    /// consumer's queue only in the poll that returns it.
+    async fn first_message(&self) -> Option<Item> {
         match tokio::time::timeout(IDLE_POLL, self.consumer.recv()).await {
-            Ok(Ok(m)) => items.push(Item::new(m.detach())),
+            Ok(Ok(m)) => Some(Item::new(m.detach())),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "consumer error");
                 tokio::time::sleep(FIRST_BACKOFF).await;
-                return items;
+                None
             }
-            Err(_) => return items, // idle: let the loop tick
+            Err(_) => None,
         }
+    }
+
+    /// The batch that starts with `first`: whatever else arrives within the
+    /// batch wait, up to the batch size.
+    async fn rest_of_batch(&self, first: Item) -> Vec<Item> {
+        let mut items = vec![first];
         let deadline = Instant::now() + self.settings.batch_wait;
         while items.len() < self.settings.batch_size {
             match tokio::time::timeout_at(deadline, self.consumer.recv()).await {
@@ -198,115 +238,68 @@ impl Worker {
         items
     }
 
-    /// Processes a batch until every message is answered and acknowledged, then
-    /// stores its offsets. Gives up only on shutdown (the batch is redelivered).
-    async fn handle(&self, mut items: Vec<Item>, shutdown: &CancellationToken) {
+    /// Answers the batch that starts with `first` and puts it in flight.
+    async fn take(
+        &self,
+        first: Item,
+        in_flight: &mut FuturesOrdered<Acks>,
+        shutdown: &CancellationToken,
+    ) {
+        let mut items = self.rest_of_batch(first).await;
         metrics::histogram!(names::WORKER_BATCH_SIZE).record(items.len() as f64);
+        match outgoing::answer(&self.service, &mut items).await {
+            Ok(()) => in_flight.push_back(outgoing::deliver(&self.producer, &self.settings, items)),
+            Err(e) => {
+                // Retried in poll order: the batches before it first.
+                let mut batches = drain(in_flight).await;
+                batches.push((items, Err(Transient::Database(e))));
+                self.settle_in_order(batches, shutdown).await;
+            }
+        }
+    }
+
+    /// Settles batches one at a time, in poll order. After one given up on
+    /// (shutdown), no later offsets are stored: all of it is redelivered.
+    async fn settle_in_order(&self, batches: Vec<Batch>, shutdown: &CancellationToken) {
+        for (items, result) in batches {
+            if !self.settle(items, result, shutdown).await {
+                return;
+            }
+        }
+    }
+
+    /// Retries a batch until every message is answered and acknowledged, then
+    /// stores its offsets. `false` when it gave up (shutdown: redelivered later).
+    async fn settle(
+        &self,
+        mut items: Vec<Item>,
+        mut result: Result<(), Transient>,
+        shutdown: &CancellationToken,
+    ) -> bool {
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.process(&mut items).await {
-                Ok(()) => {
-                    self.store_offsets(&items);
-                    outgoing::record_outcomes(&items);
-                    return;
-                }
-                Err(e) => {
-                    metrics::counter!(names::WORKER_RETRIES).increment(1);
-                    let pending = items.iter().filter(|i| !i.delivered).count();
-                    tracing::warn!(error = %e, pending, retry_in = ?backoff, "batch not answered yet, retrying");
-                    if !self.wait_paused(&mut items, backoff, shutdown).await {
-                        tracing::warn!(
-                            pending,
-                            "shutting down with an unanswered batch; it will be redelivered"
-                        );
-                        return;
-                    }
-                    backoff = next_backoff(backoff);
-                }
+            let Err(e) = result else {
+                finish(&self.consumer, &items);
+                return true;
+            };
+            metrics::counter!(names::WORKER_RETRIES).increment(1);
+            let pending = items.iter().filter(|i| !i.delivered).count();
+            tracing::warn!(error = %e, pending, retry_in = ?backoff, "batch not answered yet, retrying");
+            if !self.wait_paused(&mut items, backoff, shutdown).await {
+                tracing::warn!(
+                    pending,
+                    "shutting down with an unanswered batch; it will be redelivered"
+                );
+                return false;
             }
-        }
-    }
-
-    async fn process(&self, items: &mut [Item]) -> Result<(), Transient> {
-        for item in items.iter_mut().filter(|i| i.outgoing.is_none()) {
-            if let Parsed::Malformed(m) = item.parsed {
-                item.outgoing = Some(Outgoing::DeadLetter(m));
-            }
-        }
-        let (positions, commands): (Vec<usize>, Vec<&Command>) = items
-            .iter()
-            .enumerate()
-            .filter_map(|(i, item)| match (&item.outgoing, &item.parsed) {
-                (None, Parsed::Command(c)) => Some((i, c)),
-                _ => None,
-            })
-            .unzip();
-        if !commands.is_empty() {
-            let replies = command::apply(&self.service, &commands, Utc::now())
+            backoff = next_backoff(backoff);
+            result = outgoing::answer(&self.service, &mut items)
                 .await
-                .map_err(Transient::Database)?;
-            for (i, reply) in positions.into_iter().zip(replies) {
-                items[i].outgoing = Some(Outgoing::Reply(reply));
-            }
-        }
-
-        let sends = items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| !item.delivered)
-            .map(|(i, item)| {
-                let sent = outgoing::send(&self.producer, &self.settings, item);
-                async move { (i, sent.await) }
-            });
-        let results = futures_util::future::join_all(sends).await;
-        let mut first_error = None;
-        for (i, result) in results {
-            match result {
-                Ok(()) => items[i].delivered = true,
-                // Refused for good: retrying would block the partition for
-                // ever (and again after a restart). Dead-letter a truncated
-                // copy instead, or, if even that is refused, pass it over.
-                Err(e) => match outgoing::is_permanent(&e) {
-                    Some(reason) => {
-                        let item = &mut items[i];
-                        item.outgoing = Some(match item.outgoing {
-                            Some(Outgoing::Unproducible(_)) => {
-                                tracing::error!(
-                                    reason,
-                                    partition = item.msg.partition(),
-                                    offset = item.msg.offset(),
-                                    "even a truncated dead-letter copy was refused; skipping the message"
-                                );
-                                Outgoing::Skipped
-                            }
-                            _ => Outgoing::Unproducible(reason),
-                        });
-                        first_error.get_or_insert(e);
-                    }
-                    None => {
-                        first_error.get_or_insert(e);
-                    }
-                },
-            }
-        }
-        first_error.map_or(Ok(()), |e| Err(Transient::Broker(e)))
-    }
-
-    /// Stores, per partition, the offset after the batch's last message. Every
-    /// message of the batch is acknowledged by now, so everything before it is too.
-    fn store_offsets(&self, items: &[Item]) {
-        let mut last: HashMap<(&str, i32), i64> = HashMap::new();
-        for item in items {
-            let offset = last
-                .entry((item.msg.topic(), item.msg.partition()))
-                .or_insert(item.msg.offset());
-            *offset = (*offset).max(item.msg.offset());
-        }
-        for ((topic, partition), offset) in last {
-            // `store_offset` records offset + 1, the next message to read. It fails
-            // for a partition no longer assigned to us: its new owner redoes it.
-            if let Err(e) = self.consumer.store_offset(topic, partition, offset) {
-                tracing::debug!(topic, partition, offset, error = %e, "offset not stored");
+                .map_err(Transient::Database);
+            if result.is_ok() {
+                let acked;
+                (items, acked) = outgoing::deliver(&self.producer, &self.settings, items).await;
+                result = acked.map_err(Transient::Broker);
             }
         }
     }
@@ -369,4 +362,37 @@ async fn sleep_or_cancelled(duration: Duration, shutdown: &CancellationToken) ->
         () = tokio::time::sleep(duration) => false,
         () = shutdown.cancelled() => true,
     }
+}
+
+/// A polled batch and whether it is answered and acknowledged yet.
+type Batch = (Vec<Item>, Result<(), Transient>);
+
+/// Every batch in flight, once the broker has answered for each, in poll order.
+async fn drain(in_flight: &mut FuturesOrdered<Acks>) -> Vec<Batch> {
+    let mut batches = Vec::new();
+    while let Some((items, acked)) = in_flight.next().await {
+        batches.push((items, acked.map_err(Transient::Broker)));
+    }
+    batches
+}
+
+/// A batch is done: every answer acknowledged. Stores, per partition, the
+/// offset after its last message (everything before it is done too: earlier
+/// batches were finished first) and counts the outcomes.
+fn finish(consumer: &WorkerConsumer, items: &[Item]) {
+    let mut last: HashMap<(&str, i32), i64> = HashMap::new();
+    for item in items {
+        let offset = last
+            .entry((item.msg.topic(), item.msg.partition()))
+            .or_insert(item.msg.offset());
+        *offset = (*offset).max(item.msg.offset());
+    }
+    for ((topic, partition), offset) in last {
+        // `store_offset` records offset + 1, the next message to read. It fails
+        // for a partition no longer assigned to us: its new owner redoes it.
+        if let Err(e) = consumer.store_offset(topic, partition, offset) {
+            tracing::debug!(topic, partition, offset, error = %e, "offset not stored");
+        }
+    }
+    outgoing::record_outcomes(items);
 }

@@ -35,6 +35,18 @@ pub(crate) async fn send_many(topics: &Topics, prefix: &str, n: usize) -> Vec<St
     ids
 }
 
+/// Every reply once `ids` are all answered, and a little later: a worker
+/// that answers some again has had time to show itself.
+async fn every_reply(topics: &Topics, ids: &[String]) -> Vec<Record> {
+    let replies = topics.replies_for(ids, Duration::from_secs(120)).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    topics
+        .read_until(&topics.events.clone(), Duration::from_secs(10), |rs| {
+            rs.len() > replies.len()
+        })
+        .await
+}
+
 pub(crate) async fn wait_exit(p: &mut WorkerProcess, within: Duration) -> Option<i32> {
     tokio::time::timeout(within, p.child.wait())
         .await
@@ -196,18 +208,52 @@ async fn sigterm_commits_so_a_restarted_worker_repeats_nothing() {
     let mut second = WorkerProcess::spawn(&db.url(), &topics, "second");
     let after = send_many(&topics, "later", 20).await;
     let all: Vec<String> = before.iter().chain(&after).cloned().collect();
-    let replies = topics.replies_for(&all, Duration::from_secs(60)).await;
-    // Give a re-answering worker time to show itself before counting.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let replies = topics
-        .read_until(&topics.events.clone(), Duration::from_secs(10), |rs| {
-            rs.len() > replies.len()
-        })
-        .await;
-    let n = counts(&replies);
+    let n = counts(&every_reply(&topics, &all).await);
     assert!(
         all.iter().all(|c| n.get(c) == Some(&1)),
         "each command answered exactly once"
+    );
+    second.signal("-TERM");
+    assert_eq!(
+        wait_exit(&mut second, Duration::from_secs(30)).await,
+        Some(0)
+    );
+}
+
+/// Up to eight answered batches await their acknowledgements at once; a stop
+/// in the middle of a backlog must wait for them, store their offsets in poll
+/// order and commit, so that the next worker starts exactly after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_backlog_with_batches_in_flight_loses_and_repeats_nothing() {
+    let db = db_with_paid_user().await;
+    let Some(topics) = Topics::create(6).await else {
+        return;
+    };
+    let total = 20_000;
+    let ids = send_many(&topics, "flight", total).await;
+    // Small batches: many of them in flight on the same partitions.
+    let env = [("KAFKA_BATCH_SIZE", "50"), ("KAFKA_BATCHES_IN_FLIGHT", "8")];
+    let mut first = WorkerProcess::spawn_with(&db.url(), &topics, "first", &env);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while first.messages_handled().await == 0 {
+        assert!(Instant::now() < deadline, "the first worker answers");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    first.signal("-TERM");
+    assert_eq!(
+        wait_exit(&mut first, Duration::from_secs(30)).await,
+        Some(0)
+    );
+
+    let mut second = WorkerProcess::spawn_with(&db.url(), &topics, "second", &env);
+    let n = counts(&every_reply(&topics, &ids).await);
+    let missing = ids.iter().filter(|c| !n.contains_key(*c)).count();
+    let repeated = n.values().filter(|&&c| c > 1).count();
+    assert_eq!((missing, repeated), (0, 0), "each command answered once");
+    let by_second = second.messages_handled().await;
+    assert!(
+        by_second > 0 && by_second < total as u64,
+        "stopped mid-backlog: the second worker answered {by_second} of {total}"
     );
     second.signal("-TERM");
     assert_eq!(
