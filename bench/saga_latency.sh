@@ -71,6 +71,7 @@ for linger in $LINGERS; do
 import json, sys
 e, w, linger = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
 cpu = f"{sys.argv[4]} / {sys.argv[5]}"
+# None: no such reply (a percentile among the unanswered, or none answered).
 ms = lambda v: "never" if v is None else f"{v:.2f}"
 # The ceiling is only a ceiling while the echo keeps up: when it left
 # commands unanswered, or its median is a queue (over a second) rather than
@@ -82,7 +83,7 @@ else:
     ratio = f"**{x(w['p50_ms'], e['p50_ms'])} / {x(w['p99_ms'], e['p99_ms'])}**"
 print(f"| {w['rate']} | {linger} | {ms(e['p50_ms'])} / {ms(e['p99_ms'])} | {ms(w['p50_ms'])} / {ms(w['p99_ms'])} "
       f"| {ratio} | {e['answered']} of {e['sent']} / {w['answered']} of {w['sent']} "
-      f"| {w['max_ms']:.1f} ms | {cpu} |")
+      f"| {ms(w['max_ms'])} ms | {cpu} |")
 PY
 )"$'\n'
   done

@@ -8,7 +8,8 @@
 //! the ratio run the same client settings. Run by `bench/saga_latency.sh`.
 //!
 //! Arguments: MODE (worker BINARY DATABASE_URL | echo) RATE SECONDS USERS
-//! Prints one JSON line: mode, rate, sent, answered, p50/p90/p99/max in ms,
+//! Prints one JSON line: mode, rate, sent, answered, unanswered (of which
+//! unsendable: refused by the probe's own full queue), p50/p90/p99/max in ms,
 //! and p50/p99 per 10 s of sending (`windows`). `FETCH_WAIT_MS` (default 5)
 //! sets every consumer's fetch wait; `LINGER_MS` (unset: each client's own,
 //! the worker's 2 ms for the worker and the echo, 5 ms for the probe) sets
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 /// The test broker does not wake waiting fetches early (real Kafka does):
@@ -194,7 +196,7 @@ async fn main() -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_millis(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let started = Instant::now();
-    let (mut owed, mut n, mut counted) = (0.0, 0u64, 0u64);
+    let (mut owed, mut n, mut counted, mut unsendable) = (0.0, 0u64, 0u64, 0u64);
     let mut measured_from = None;
     while started.elapsed() < WARM_UP + Duration::from_secs(seconds) {
         tick.tick().await;
@@ -216,9 +218,16 @@ async fn main() -> anyhow::Result<()> {
             .to_string();
             // Keyed by the correlation id, so the echo's reply is matched the
             // way the worker's is (it keys replies by correlation id).
-            producer
-                .send_result(FutureRecord::to(&commands).key(&key).payload(&body))
-                .map_err(|(e, _)| e)?;
+            match producer.send_result(FutureRecord::to(&commands).key(&key).payload(&body)) {
+                Ok(_) => {}
+                // The broker cannot take the offered rate and the probe's
+                // queue is full: the command is never answered, as far as
+                // an orchestrator can tell — it counts as unanswered.
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    unsendable += 1;
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
             if measured_from.is_some() {
                 counted += 1;
             }
@@ -272,7 +281,7 @@ async fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({"mode": mode, "rate": rate, "sent": counted, "answered": l.len(),
-            "unanswered": unanswered,
+            "unanswered": unanswered, "unsendable": unsendable,
             "p50_ms": finite(pct(0.50)), "p90_ms": finite(pct(0.90)), "p99_ms": finite(pct(0.99)),
             "max_ms": max,
             "windows": windows})
