@@ -61,8 +61,8 @@ impl SharedReads {
         &self,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, DbError> {
-        let reader = self.reader().await?;
-        Ok(reader.statement.query(&reader.client, params).await?)
+        self.run(|r| async move { r.statement.query(&r.client, params).await })
+            .await
     }
 
     /// How many shared clients there are.
@@ -77,21 +77,42 @@ impl SharedReads {
         sql: &Sql,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, DbError> {
-        let reader = self.reader().await?;
-        Ok(reader
-            .client
-            .query_typed(sql.text, &sql.typed(params))
-            .await?)
+        self.run(|r| async move { r.client.query_typed(sql.text, &sql.typed(params)).await })
+            .await
     }
 
-    async fn reader(&self) -> Result<Arc<Reader>, DbError> {
+    /// Runs `op` on the next shared client. A connection that broke while idle
+    /// (a network cut, a server restart) is only found out when it is used,
+    /// and finding out can lose the race with the first request after the
+    /// database came back. Reads are idempotent, so an operation that failed
+    /// for want of a connection (no answer from the server at all) on a
+    /// client it did not just open gets one more try on a new connection.
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, DbError>
+    where
+        F: Fn(Arc<Reader>) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let (reader, fresh) = self.reader(i).await?;
+        match op(reader.clone()).await {
+            Err(e) if !fresh && e.as_db_error().is_none() => {
+                tracing::debug!(error = %e, "shared read connection broke; reconnecting once");
+                self.forget(i, &reader);
+                let (reader, _) = self.reader(i).await?;
+                Ok(op(reader).await?)
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Slot `i`'s client, and whether this call opened it.
+    async fn reader(&self, i: usize) -> Result<(Arc<Reader>, bool), DbError> {
         if let Some(r) = self.live(i) {
-            return Ok(r);
+            return Ok((r, false));
         }
         let _guard = self.reconnecting[i].lock().await;
         if let Some(r) = self.live(i) {
-            return Ok(r); // another task reconnected it meanwhile
+            return Ok((r, false)); // another task reconnected it meanwhile
         }
         let (client, connection) = self.pg.connect(self.tls.clone()).await?;
         tokio::spawn(async move {
@@ -102,7 +123,15 @@ impl SharedReads {
         let statement = Prepared::new(&client, self.pooler, self.sql).await?;
         let reader = Arc::new(Reader { client, statement });
         *self.slots[i].write().expect("slot lock is never poisoned") = Some(reader.clone());
-        Ok(reader)
+        Ok((reader, true))
+    }
+
+    /// Empties slot `i` if it still holds `broken`.
+    fn forget(&self, i: usize, broken: &Arc<Reader>) {
+        let mut slot = self.slots[i].write().expect("slot lock is never poisoned");
+        if slot.as_ref().is_some_and(|r| Arc::ptr_eq(r, broken)) {
+            *slot = None;
+        }
     }
 
     fn live(&self, i: usize) -> Option<Arc<Reader>> {

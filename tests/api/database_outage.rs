@@ -1,6 +1,7 @@
 //! The database goes away (the harness cuts a TCP proxy; the shared server keeps
 //! running): endpoints answer 503 JSON within 2 s, readiness fails, liveness does
-//! not, nothing is written; when it comes back, the very next request succeeds.
+//! not, nothing is written; when it comes back, the very next request succeeds,
+//! even on a connection that died unnoticed.
 
 use std::time::{Duration, Instant};
 
@@ -97,5 +98,27 @@ async fn a_second_outage_is_survived_too() {
         proxy.restore();
         let (status, body) = app.get("/user/user_flap").await;
         assert_eq!(status, 200, "{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_on_a_connection_that_died_unnoticed_succeeds() {
+    let app = TestApp::spawn_behind_proxy().await;
+    app.sync_user("user_stale", "stale@example.com").await;
+    // Every shared read client is open and has answered once.
+    for _ in 0..4 {
+        let (status, body) = app.get("/user/user_stale").await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let proxy = app.proxy.as_ref().unwrap();
+    for _ in 0..2 {
+        proxy.break_idle();
+        // Each client finds out only now, on its next read, which must not fail.
+        for _ in 0..4 {
+            let (status, body) = app.get("/user/user_stale").await;
+            assert_eq!(status, 200, "{body}");
+        }
+        let (status, _) = app.get("/ready").await;
+        assert_eq!(status, 200);
     }
 }

@@ -1,11 +1,14 @@
 //! A TCP proxy between the app and PostgreSQL that a test can cut and restore,
 //! to simulate the database going away without touching the shared server.
+//! It can also break connections silently: they stay open until their next
+//! request, which is when a client finds out that a connection died while
+//! idle (a NAT or server restart nobody told it about).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use tokio::io::copy_bidirectional;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -14,6 +17,8 @@ pub struct Proxy {
     up: Arc<AtomicBool>,
     /// Bumped on every cut: live connections watch it and close.
     cuts: watch::Sender<u64>,
+    /// Bumped by `break_idle`: older connections close on their next request.
+    breaks: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -23,10 +28,12 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let up = Arc::new(AtomicBool::new(true));
         let (cuts, _) = watch::channel(0u64);
+        let breaks = Arc::new(AtomicU64::new(0));
         let upstream = upstream.to_owned();
         let task = {
             let up = up.clone();
             let cuts = cuts.clone();
+            let breaks = breaks.clone();
             tokio::spawn(async move {
                 loop {
                     let Ok((client, _)) = listener.accept().await else {
@@ -37,14 +44,28 @@ impl Proxy {
                         continue;
                     }
                     let mut cut = cuts.subscribe();
+                    let breaks = breaks.clone();
+                    let born = breaks.load(Ordering::SeqCst);
                     let upstream = upstream.clone();
                     tokio::spawn(async move {
-                        let Ok(mut server) = TcpStream::connect(&upstream).await else {
+                        let Ok(server) = TcpStream::connect(&upstream).await else {
                             return;
                         };
-                        let mut client = client;
+                        let (mut from_client, mut to_client) = client.into_split();
+                        let (mut from_server, mut to_server) = server.into_split();
+                        let requests = async {
+                            let mut buf = vec![0u8; 16 * 1024];
+                            loop {
+                                let n = from_client.read(&mut buf).await?;
+                                if n == 0 || breaks.load(Ordering::SeqCst) != born {
+                                    return Ok::<_, std::io::Error>(());
+                                }
+                                to_server.write_all(&buf[..n]).await?;
+                            }
+                        };
                         tokio::select! {
-                            _ = copy_bidirectional(&mut client, &mut server) => {}
+                            _ = requests => {}
+                            _ = tokio::io::copy(&mut from_server, &mut to_client) => {}
                             _ = cut.changed() => {}
                         }
                     });
@@ -55,6 +76,7 @@ impl Proxy {
             addr,
             up,
             cuts,
+            breaks,
             task,
         }
     }
@@ -67,6 +89,12 @@ impl Proxy {
     pub fn cut(&self) {
         self.up.store(false, Ordering::SeqCst);
         self.cuts.send_modify(|n| *n += 1);
+    }
+
+    /// Every open connection closes, unanswered, on its next request; new
+    /// connections work.
+    pub fn break_idle(&self) {
+        self.breaks.fetch_add(1, Ordering::SeqCst);
     }
 
     pub fn restore(&self) {
