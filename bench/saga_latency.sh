@@ -5,7 +5,11 @@
 # hops). Consumers ask the test broker not to hold fetches (fetch.wait.max.ms
 # 5): nisshi does not wake a waiting fetch early, real Kafka does. Each run
 # gets an empty broker (fresh_broker): nisshi slows as its in-memory log grows,
-# so a run after another would be measured against a slower broker.
+# so a run after another would be measured against a slower broker. Within a
+# run the probe deletes what every consumer has committed, twice a second
+# (bench/programs/common/trim.rs), so the broker holds about a second of
+# traffic, as a real broker's fetch cost does not grow with its log (TRIM=0
+# turns it off).
 #
 # The echo consumes and produces with the worker's own client configuration
 # (userlib::worker::{consumer_config, producer_config}): the same settings on
@@ -92,7 +96,7 @@ unset LINGER_MS
 
 cat <<TABLE
 
-$(nproc) cores; broker nisshi (restarted empty for every run), consumers fetch.wait.max.ms 5; ${SECONDS_PER_RUN} s per run after 2 s warm-up.
+$(nproc) cores; broker nisshi (restarted empty for every run, consumed records deleted twice a second$([ "${TRIM:-1}" = 0 ] && echo ": off")), consumers fetch.wait.max.ms 5; ${SECONDS_PER_RUN} s per run after 2 s warm-up.
 Targets: p50 ≤ 1.5× and p99 ≤ 2× the echo's.
 
 | offered commands/s | producer linger | echo p50 / p99 (ms) | user-worker p50 / p99 (ms) | ratio p50 / p99 | answered (echo / worker) | worker max | broker CPU, cores (echo / worker) |

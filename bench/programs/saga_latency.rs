@@ -17,6 +17,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "common/trim.rs"]
+mod trim;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -91,6 +93,8 @@ fn consumer(bootstrap: &str, group: &str, topic: &str) -> anyhow::Result<StreamC
         .set("auto.offset.reset", "earliest")
         .set("fetch.wait.max.ms", fetch_wait_ms())
         .set("enable.auto.commit", "true")
+        // As often as the worker's: the trimmer deletes what is committed.
+        .set("auto.commit.interval.ms", "1000")
         .create()?;
     c.subscribe(&[topic])?;
     Ok(c)
@@ -110,6 +114,21 @@ async fn main() -> anyhow::Result<()> {
     let bootstrap = common::bootstrap();
     let (commands, events, dlq, directory, id) = common::fresh_topics("l").await?;
 
+    let processing = if mode == "worker" {
+        format!("lgrp_{id}")
+    } else {
+        format!("echo_{id}")
+    };
+    if std::env::var("TRIM").as_deref() != Ok("0") {
+        trim::spawn(
+            &bootstrap,
+            vec![
+                (commands.clone(), 6, processing.clone()),
+                (events.clone(), 6, format!("probe_{id}")),
+            ],
+        )?;
+    }
+
     // The service under test.
     let mut child = None;
     if mode == "worker" {
@@ -120,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
                 .env("KAFKA_USER_EVENTS_TOPIC", &events)
                 .env("KAFKA_DLQ_TOPIC", &dlq)
                 .env("KAFKA_USER_DIRECTORY_TOPIC", &directory)
-                .env("KAFKA_USER_SERVICE_GROUP_ID", format!("lgrp_{id}"))
+                .env("KAFKA_USER_SERVICE_GROUP_ID", &processing)
                 .env("KAFKA_PROPERTIES", worker_properties())
                 .env("DATABASE_URL", &args[3])
                 .env("RUST_LOG", "warn")
@@ -129,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
                 .spawn()?,
         );
     } else {
-        let settings = worker_settings(&bootstrap, &commands, &events, &dlq, &format!("echo_{id}"));
+        let settings = worker_settings(&bootstrap, &commands, &events, &dlq, &processing);
         let echo_in: StreamConsumer = userlib::worker::consumer_config(&settings).create()?;
         echo_in.subscribe(&[&commands])?;
         let echo_out: FutureProducer = userlib::worker::producer_config(&settings).create()?;
