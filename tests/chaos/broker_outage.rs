@@ -52,19 +52,23 @@ async fn broker_outages_mid_stream_lose_nothing() {
         "the worker rode the outage out without exiting"
     );
     // How long after the restore the backlog of the outage was answered, and
-    // how long a command sent right after the restore waited. The worker's
-    // part: the outage + 2 s (librdkafka's default backoff made it 8-10 s).
-    // An outage longer than the session (6 s) empties the group, and the
-    // broker holds the first join of an empty group for its
-    // group.initial.rebalance.delay.ms (Kafka's and nisshi's default 3 s;
-    // GROUP_INITIAL_REBALANCE_DELAY=0s for nisshi shows the worker's part
-    // alone). The short form, on a CI machine running other suites beside
-    // it, has 2 s more.
-    let broker_delay_ms = match std::env::var("GROUP_INITIAL_REBALANCE_DELAY").as_deref() {
-        Ok("0" | "0s" | "0ms") => 0,
-        _ => 3_000,
+    // how long a command sent right after the restore waited: the outage + 2 s
+    // (librdkafka's default backoff made it 8-10 s). An outage longer than the
+    // session (6 s) empties the group, and the broker holds the first join of
+    // an empty group for its group.initial.rebalance.delay.ms: no client
+    // setting removes that (docs/worker.md). At a broker's default (Kafka's
+    // and nisshi's 3 s) the scenario allows that delay on top; the chaos
+    // suite runs its broker at the setting docs/worker.md recommends
+    // (GROUP_INITIAL_REBALANCE_DELAY, a few hundred ms), where the outage
+    // + 2 s holds as it is. The short form, on a CI machine running other
+    // suites beside it, has 2 s more.
+    let broker_delay_ms = broker_initial_rebalance_delay_ms();
+    let allowed_broker_ms = if broker_delay_ms > 500 {
+        broker_delay_ms
+    } else {
+        0
     };
-    let slack_ms = size(4_000, 2_000) + broker_delay_ms;
+    let slack_ms = size(4_000, 2_000) + allowed_broker_ms;
     let mut caught_up = Vec::new();
     for (secs, cut, up) in &windows {
         let during = answered.worst_sent_between(*cut, *up);
@@ -79,9 +83,26 @@ async fn broker_outages_mid_stream_lose_nothing() {
         );
     }
     println!(
-        "CHAOS broker-outage: {} commands at 200/s, all answered, {} duplicates; {}",
+        "CHAOS broker-outage: {} commands at 200/s, all answered, {} duplicates, broker \
+         group.initial.rebalance.delay.ms {broker_delay_ms}; {}",
         sent.len(),
         answered.duplicates,
         caught_up.join("; ")
     );
+}
+
+/// The private broker's `GROUP_INITIAL_REBALANCE_DELAY` (it inherits the
+/// test's environment): `300ms`, `0s`; nisshi's default 3 s when unset.
+fn broker_initial_rebalance_delay_ms() -> i64 {
+    let Ok(v) = std::env::var("GROUP_INITIAL_REBALANCE_DELAY") else {
+        return 3_000;
+    };
+    let parsed = if let Some(ms) = v.strip_suffix("ms") {
+        ms.parse().ok()
+    } else if let Some(s) = v.strip_suffix('s') {
+        s.parse::<i64>().ok().map(|s| s * 1_000)
+    } else {
+        None
+    };
+    parsed.unwrap_or_else(|| panic!("GROUP_INITIAL_REBALANCE_DELAY={v}: give ms or s"))
 }
