@@ -49,3 +49,57 @@ pub fn verify(payload: &str, signature: &str, secret: &str) -> Result<StripeEven
         action,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const SECRET: &str = "whsec_test_secret";
+
+    fn signed(kind: &str, fixture: &str, id: &str) -> (String, String) {
+        let mut object: Value = serde_json::from_str(fixture).unwrap();
+        object["id"] = json!(id);
+        let body = json!({"id": "evt_1", "object": "event", "api_version": "2024-06-20",
+            "created": 1_700_000_000, "livemode": false, "pending_webhooks": 1,
+            "request": {"id": null, "idempotency_key": null}, "type": kind,
+            "data": {"object": object}})
+        .to_string();
+        let signature = Webhook::generate_test_header(&body, SECRET, None);
+        (body, signature)
+    }
+
+    /// A signature proves who sent an event, not that its ids are ids: one
+    /// that could leave its URL segment never reaches a query or Stripe.
+    #[test]
+    fn signed_events_carrying_malformed_ids_are_bad_payloads() {
+        let pm = include_str!("../../tests/fixtures/stripe/payment_method.json");
+        let cus = include_str!("../../tests/fixtures/stripe/customer.json");
+        for (kind, fixture, good, bad) in [
+            (
+                "payment_method.detached",
+                pm,
+                "pm_card",
+                "pm_x/../../v1/customers",
+            ),
+            (
+                "customer.deleted",
+                cus,
+                "cus_keep",
+                "cus_x/../../accounts/acct_victim",
+            ),
+        ] {
+            let (body, signature) = signed(kind, fixture, good);
+            assert!(verify(&body, &signature, SECRET).is_ok(), "{kind} {good}");
+            let (body, signature) = signed(kind, fixture, bad);
+            assert!(
+                matches!(
+                    verify(&body, &signature, SECRET),
+                    Err(WebhookError::BadPayload)
+                ),
+                "{kind} {bad}"
+            );
+        }
+    }
+}
