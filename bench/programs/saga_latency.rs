@@ -123,8 +123,8 @@ async fn main() -> anyhow::Result<()> {
         trim::spawn(
             &bootstrap,
             vec![
-                (commands.clone(), 6, processing.clone()),
-                (events.clone(), 6, format!("probe_{id}")),
+                (commands.clone(), common::PARTITIONS, processing.clone()),
+                (events.clone(), common::PARTITIONS, format!("probe_{id}")),
             ],
         )?;
     }

@@ -9,7 +9,10 @@ pub fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| "127.0.0.1:9092".into())
 }
 
-/// Fresh topics whose names start with `prefix`: commands, events (6
+/// Partitions of the commands, events and directory topics.
+pub const PARTITIONS: i32 = 6;
+
+/// Fresh topics whose names start with `prefix`: commands, events ([`PARTITIONS`]
 /// partitions each), dead letters, and the user directory the worker also
 /// needs; returns (commands, events, dlq, directory, unique id).
 pub async fn fresh_topics(
@@ -26,10 +29,11 @@ pub async fn fresh_topics(
         .set("bootstrap.servers", bootstrap())
         .create()?;
     let topics = [
-        NewTopic::new(&commands, 6, TopicReplication::Fixed(1)),
-        NewTopic::new(&events, 6, TopicReplication::Fixed(1)),
+        NewTopic::new(&commands, PARTITIONS, TopicReplication::Fixed(1)),
+        NewTopic::new(&events, PARTITIONS, TopicReplication::Fixed(1)),
         NewTopic::new(&dlq, 1, TopicReplication::Fixed(1)),
-        NewTopic::new(&directory, 6, TopicReplication::Fixed(1)).set("cleanup.policy", "compact"),
+        NewTopic::new(&directory, PARTITIONS, TopicReplication::Fixed(1))
+            .set("cleanup.policy", "compact"),
     ];
     for r in admin.create_topics(&topics, &AdminOptions::new()).await? {
         r.map_err(|(t, e)| anyhow::anyhow!("creating {t}: {e}"))?;
