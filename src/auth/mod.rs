@@ -7,6 +7,7 @@
 //! than "invalid token" to the client; the reason is logged at debug level.
 
 mod jwks;
+mod rs256;
 mod verified;
 
 use std::sync::Arc;
@@ -19,6 +20,8 @@ use subtle::ConstantTimeEq;
 
 use crate::config::{AuthSettings, ClerkKeys, ClerkSettings, ExposeSecret};
 use crate::domain::{ClerkUserId, Email};
+
+pub use rs256::install as install_rs256;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +208,11 @@ fn digest(token: &str) -> [u8; 32] {
 
 impl Clerk {
     fn new(settings: &ClerkSettings) -> Result<Self, AuthSetupError> {
+        if !rs256::install() {
+            tracing::warn!(
+                "another jsonwebtoken provider was installed first: RS256 keys are parsed on every check"
+            );
+        }
         let keys = match &settings.keys {
             ClerkKeys::Pem(pem) => Keys::Static(
                 DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(AuthSetupError::PemKey)?,

@@ -37,6 +37,12 @@ fn generate() -> KeyPair {
 
 /// The published key ("k1") and one Clerk never published ("k2").
 pub fn keys() -> &'static (KeyPair, KeyPair) {
+    // Before this process's first jsonwebtoken call (minting included), so the
+    // tests check tokens the way the binaries do (src/auth/rs256.rs).
+    assert!(
+        userlib::auth::install_rs256(),
+        "jsonwebtoken was used before the service's provider was installed"
+    );
     static KEYS: OnceLock<(KeyPair, KeyPair)> = OnceLock::new();
     KEYS.get_or_init(|| (generate(), generate()))
 }
