@@ -148,6 +148,23 @@ def main(results, docs):
                             for x in c[4].strip("*").split(" / "))
             saga.setdefault(f"{c[0]}, {c[1]}", []).append({"p50": p50, "p99": p99})
 
+    def health_share(key):
+        """`key`'s req/s over /health's, per run: a read's cost against the
+        HTTP stack alone, which moves less between machines than pgbench."""
+        out = []
+        for r in read_runs:
+            cells = {", ".join(c[:2]): c for c in table_rows(r) if len(c) > 2}
+            h, x = cells.get("/health (HTTP ceiling), -"), cells.get(key)
+            try:
+                out.append(float(x[2]) / float(h[2]))
+            except (TypeError, ValueError, ZeroDivisionError):
+                pass
+        return out
+    shares = health_share("none, direct")
+    health_line = ("No authentication, direct, as a share of `/health` in the same run (the HTTP stack "
+                   "alone; no target, but steadier across machines than the pgbench ceiling): "
+                   + ", ".join(f"{s:.2f}" for s in shares) + f" (median {median(shares):.2f})."
+                   if shares else "")
     read_tables = "\n\n".join(t for t, _ in [
         repeated("**Production shape**: Clerk token not seen before (cache off), through PgBouncer; ratio to pgbench through the same PgBouncer",
                  production, [("pooled", "ratio to pooled", 1.0, True), ("p99", "p99 ms", 15, False)]) if production else ("", None),
@@ -157,7 +174,7 @@ def main(results, docs):
                  [("ratio", "ratio", 1.5, True), ("p99", "p99 ms", 10, False)]) if noauth else ("", None),
         repeated("Clerk token, cached, direct", read,
                  [("ratio", "ratio", 0.6, True), ("p99", "p99 ms", 10, False)]) if read else ("", None),
-    ] if t)
+    ] if t) + ("\n\n" + health_line if health_line else "")
     write_tables = "\n\n".join(
         repeated(f"`{kind}`", s, [("ratio", "ratio", 0.75, True), ("p99", "p99 ms", 15, False)])[0]
         for kind, s in writes.items() if s)
