@@ -12,7 +12,6 @@
 //! key comes from changes, and a key is looked up by its exact bytes, so a
 //! token can only ever be checked against the key it was given.
 
-use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use aws_lc_rs::signature::{ParsedPublicKey, RSA_PKCS1_2048_8192_SHA256, RsaPublicKeyComponents};
@@ -29,8 +28,9 @@ static PROVIDER: LazyLock<CryptoProvider> = LazyLock::new(|| CryptoProvider {
     ..aws_lc::DEFAULT_PROVIDER.clone()
 });
 
-static PARSED: LazyLock<Mutex<HashMap<Vec<u8>, Arc<ParsedPublicKey>>>> =
-    LazyLock::new(Default::default);
+/// The keys parsed so far, with what each was parsed from: a handful, so a
+/// check compares bytes instead of building and hashing a map key.
+static PARSED: Mutex<Vec<(DecodingKeyKind, Arc<ParsedPublicKey>)>> = Mutex::new(Vec::new());
 
 /// Makes this the process's jsonwebtoken provider. Must run before the
 /// process's first jsonwebtoken call; `false` when another provider was
@@ -54,19 +54,13 @@ fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerif
 
 /// The parsed form of `key`, parsed now if it was not yet.
 fn parsed(key: &DecodingKeyKind) -> Result<Arc<ParsedPublicKey>, Error> {
-    let id = match key {
-        DecodingKeyKind::SecretOrDer(der) => [b"der:".as_slice(), der].concat(),
-        DecodingKeyKind::RsaModulusExponent { n, e } => {
-            [b"jwk:".as_slice(), &(e.len() as u32).to_be_bytes(), e, n].concat()
-        }
-    };
     let mut cache = PARSED.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(key) = cache.get(&id) {
-        return Ok(key.clone());
+    if let Some((_, parsed)) = cache.iter().find(|(kind, _)| same(kind, key)) {
+        return Ok(parsed.clone());
     }
     let rejected =
         |e: aws_lc_rs::error::KeyRejected| Error::from(ErrorKind::InvalidRsaKey(e.to_string()));
-    let key = Arc::new(match key {
+    let parsed = Arc::new(match key {
         DecodingKeyKind::SecretOrDer(der) => {
             ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, der).map_err(rejected)?
         }
@@ -77,8 +71,20 @@ fn parsed(key: &DecodingKeyKind) -> Result<Arc<ParsedPublicKey>, Error> {
     if cache.len() >= MAX_KEYS {
         cache.clear();
     }
-    cache.insert(id, key.clone());
-    Ok(key)
+    cache.push((key.clone(), parsed.clone()));
+    Ok(parsed)
+}
+
+/// Whether two keys are the same bytes of the same kind.
+fn same(a: &DecodingKeyKind, b: &DecodingKeyKind) -> bool {
+    match (a, b) {
+        (DecodingKeyKind::SecretOrDer(a), DecodingKeyKind::SecretOrDer(b)) => a == b,
+        (
+            DecodingKeyKind::RsaModulusExponent { n, e },
+            DecodingKeyKind::RsaModulusExponent { n: n2, e: e2 },
+        ) => n == n2 && e == e2,
+        _ => false,
+    }
 }
 
 struct Rs256(Arc<ParsedPublicKey>);
